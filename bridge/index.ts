@@ -1,0 +1,109 @@
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import { AvroCodec, createRegistry } from '../lib/avro';
+import { loadConfig } from '../lib/config';
+import { dlqMessage } from '../lib/dlq';
+import { createKafka } from '../lib/kafka';
+import { startService, waitFor } from '../lib/service';
+import { subjectOf } from '../lib/topics';
+import { Reading, telemetrySchemaText } from '../schemas';
+import { bridgeSchema, subscriptionsOf } from './config';
+import { bridgeMetrics } from './metrics';
+import { MqttSession } from './mqtt-session';
+import { DEFAULT_READING_RULES, parseReading, ReadingRules } from './reading';
+import { BatchSender } from './sender';
+
+/**
+ * `iot-pipeline bridge`: MQTT → validate → Avro → Kafka. A message's PUBACK goes out only
+ * after Kafka (acks=all) has its record — the reading, or the raw payload on the
+ * dead-letter topic — so a bridge killed at any moment loses nothing: the broker
+ * redelivers what was not acknowledged to the same client id.
+ */
+export async function run(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { 'client-id': { type: 'string' } } });
+  const config = loadConfig(bridgeSchema, { 'mqtt.clientId': values['client-id'] });
+  const service = await startService('bridge', config.metrics.port);
+  const { logger, lifecycle } = service;
+  const metrics = bridgeMetrics(service.metrics);
+  const rules: ReadingRules = {
+    ...DEFAULT_READING_RULES,
+    defaultTopic: config.mqtt.topic,
+    deviceTopicPrefix: config.mqtt.deviceTopicPrefix,
+    maxPayloadBytes: config.bridge.maxPayloadBytes,
+    maxClockSkewMs: config.bridge.maxClockSkewSeconds * 1000,
+  };
+
+  const codec = new AvroCodec<Reading>(createRegistry(config.registry.url), telemetrySchemaText);
+  await waitFor('schema registry', () => codec.register(subjectOf(config.kafka.telemetryTopic)), logger);
+
+  const producer = createKafka(config.kafka, logger, 'bridge').producer({ allowAutoTopicCreation: false });
+  await waitFor('Kafka', () => producer.connect(), logger);
+  lifecycle.onShutdown('kafka producer', () => producer.disconnect());
+
+  const sender = new BatchSender((topicMessages) => producer.sendBatch({ topicMessages, acks: -1 }).then(() => undefined), {
+    maxBatch: config.bridge.maxBatch,
+    maxInFlight: config.bridge.maxInFlightSends,
+    onSent: (count, ms) => {
+      metrics.produceSeconds.observe(ms / 1000);
+      metrics.produceBatch.observe(count);
+    },
+  });
+  lifecycle.onShutdown('kafka sends', () => sender.flush());
+
+  const session = new MqttSession({
+    host: config.mqtt.broker,
+    port: config.mqtt.port,
+    clientId: config.mqtt.clientId,
+    protocolVersion: config.mqtt.protocolVersion as 4 | 5,
+    subscriptions: subscriptionsOf(config.mqtt),
+    receiveMaximum: config.mqtt.receiveMaximum,
+    keepaliveSeconds: config.mqtt.keepaliveSeconds,
+    sessionExpirySeconds: config.mqtt.sessionExpirySeconds,
+    username: config.mqtt.username || undefined,
+    password: config.mqtt.password || undefined,
+    logger: logger.child({ component: 'mqtt' }),
+  });
+
+  session.onMessage((msg, done) => {
+    metrics.received.inc();
+    const result = parseReading(msg.payload, msg.topic, msg.receivedAt, rules);
+    if (result.ok) {
+      sender.push({
+        topic: config.kafka.telemetryTopic,
+        message: { key: result.reading.device_id, value: codec.encode(result.reading) },
+        settle: (err) => {
+          if (err) metrics.produceFailures.inc();
+          else {
+            metrics.produced.inc();
+            metrics.handoffSeconds.observe((Date.now() - msg.receivedAt) / 1000);
+          }
+          done(err);
+        },
+      });
+    } else {
+      const rejection = { reason: result.reason, detail: result.detail, source: `mqtt:${msg.topic}`, value: msg.payload };
+      sender.push({
+        topic: config.kafka.dlqTopic,
+        message: dlqMessage(rejection, msg.receivedAt),
+        settle: (err) => {
+          if (err) metrics.produceFailures.inc();
+          else metrics.rejected.inc({ reason: result.reason });
+          done(err);
+        },
+      });
+    }
+  });
+  session.on('connected', () => (service.health.ready = true));
+  session.on('disconnected', (info) => {
+    service.health.ready = false;
+    logger.warn(info, 'mqtt disconnected');
+  });
+
+  await waitFor('MQTT broker', () => session.start(), logger);
+  // Runs first on shutdown: stop taking messages, wait for those in flight, send their PUBACKs.
+  lifecycle.onShutdown('mqtt session', () => session.stop());
+  logger.info(
+    { clientId: config.mqtt.clientId, host: hostname(), subscriptions: subscriptionsOf(config.mqtt), topic: config.kafka.telemetryTopic },
+    'bridge running',
+  );
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Start the native stack (Mosquitto, PostgreSQL, Kafka, Apicurio Registry) on 127.0.0.1,
+# installing what is missing first. Idempotent: with everything running it only checks that
+# each service answers. See deploy/native/README.md.   Usage: npm run stack:up
+set -euo pipefail
+# shellcheck source=deploy/native/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+say "native stack in $(rel "$STACK_DIR") (Kafka $STACK_KAFKA_VERSION, Apicurio Registry $STACK_APICURIO_VERSION)"
+stack_lock
+stack_prepare_dirs
+stack_install
+stack_save_settings
+
+# PostgreSQL first (the registry stores its schemas there), then the others; the two JVMs
+# start side by side and are waited for afterwards.
+svc_up postgres
+svc_up mosquitto
+svc_start kafka
+svc_start registry
+svc_wait kafka
+svc_wait registry
+
+write_env_file
+say "stack is up:"
+for s in "${STACK_SERVICES[@]}"; do echo "    $s: pid $(svc_pid "$s"), $STACK_HOST:$(svc_port "$s")"; done
+echo "    environment for the services and tests: $(rel "$STACK_DIR/env")  (set -a; . $(rel "$STACK_DIR/env"); set +a)"
+sed 's/^/      /' "$STACK_DIR/env"
+echo "    logs: $(rel "$STACK_LOGS")/   stop: npm run stack:down"

@@ -1,0 +1,50 @@
+/**
+ * Silence (inactivity) per device, judged in event time.
+ *
+ * A device that has published is inactive once the event-time watermark passes its
+ * newest reading by more than its limit: the larger of a fixed floor and a multiple of
+ * its own median reporting interval (the floor stops a fast device from being declared
+ * dead after a few missed beats; the multiple stops a slow device from being declared
+ * dead between two ordinary reports). One device_inactive per silence episode, one
+ * device_recovered when it speaks again. The detector only judges silence when its
+ * consumer is caught up (detector.ts), so a backlog never looks like a silent fleet.
+ */
+
+/** Reporting intervals kept per device; the median of a few ignores one odd gap (an outage). */
+const INTERVALS = 8;
+
+export class SilenceState {
+  /** True between the device_inactive alert and the next reading. */
+  inactive = false;
+  private readonly intervals = new Float64Array(INTERVALS);
+  private stored = 0;
+  private next = 0;
+
+  /** Records the gap between two consecutive accepted readings. */
+  recordInterval(gapUs: number): void {
+    this.intervals[this.next] = gapUs;
+    this.next = (this.next + 1) % INTERVALS;
+    if (this.stored < INTERVALS) this.stored++;
+  }
+
+  /** Median of the recent reporting intervals, or NaN before the second reading. */
+  medianIntervalUs(): number {
+    const n = this.stored;
+    if (n === 0) return Number.NaN;
+    // Called only for silence candidates, never per reading, so the small sort is fine.
+    const sorted = Array.from(this.intervals.subarray(0, n)).sort((a, b) => a - b);
+    return n % 2 === 1 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  }
+}
+
+export interface SilenceRule {
+  afterUs: number;
+  intervalMultiple: number;
+}
+
+/** The silence after which this device counts as inactive. */
+export function silenceLimitUs(state: SilenceState, rule: SilenceRule): number {
+  const median = state.medianIntervalUs();
+  const byInterval = Number.isNaN(median) ? 0 : median * rule.intervalMultiple;
+  return byInterval > rule.afterUs ? byInterval : rule.afterUs;
+}

@@ -1,0 +1,37 @@
+import { Message, Producer } from 'kafkajs';
+
+/** Why and where a payload was rejected; carried as headers so the raw value stays untouched. */
+export interface Rejection {
+  reason: string;
+  detail: string;
+  /** Where it came from: `mqtt:<topic>` or `kafka:<topic>/<partition>@<offset>`. */
+  source: string;
+  key?: string | Buffer | null;
+  value: Buffer | null;
+}
+
+export const DLQ_HEADERS = {
+  reason: 'x-reject-reason',
+  detail: 'x-reject-detail',
+  source: 'x-source',
+  rejectedAt: 'x-rejected-at',
+} as const;
+
+export function dlqMessage(rejection: Rejection, nowMs = Date.now()): Message {
+  return {
+    key: rejection.key ?? null,
+    value: rejection.value,
+    headers: {
+      [DLQ_HEADERS.reason]: rejection.reason,
+      [DLQ_HEADERS.detail]: rejection.detail,
+      [DLQ_HEADERS.source]: rejection.source,
+      [DLQ_HEADERS.rejectedAt]: new Date(nowMs).toISOString(),
+    },
+  };
+}
+
+/** Sends rejections to the dead-letter topic with acks from all in-sync replicas. */
+export async function sendToDlq(producer: Producer, topic: string, rejections: Rejection[]): Promise<void> {
+  if (rejections.length === 0) return;
+  await producer.send({ topic, acks: -1, messages: rejections.map((r) => dlqMessage(r)) });
+}

@@ -1,0 +1,44 @@
+import { Lifecycle } from './lifecycle';
+import { createLogger, Logger } from './log';
+import { createMetricsRegistry, MetricsRegistry, startMetricsServer } from './metrics';
+
+export interface Service {
+  logger: Logger;
+  metrics: MetricsRegistry;
+  lifecycle: Lifecycle;
+  /** Set by the service when its loop is running; /healthz reports it. */
+  health: { ready: boolean };
+  metricsPort: number;
+}
+
+/**
+ * What every long-running service starts with: a logger, a metrics registry served on
+ * /metrics and /healthz, and signal handling that runs the shutdown steps registered later.
+ */
+export async function startService(name: string, metricsPort: number): Promise<Service> {
+  const logger = createLogger(name);
+  const metrics = createMetricsRegistry(name);
+  const lifecycle = new Lifecycle(logger);
+  const health = { ready: false };
+  const server = await startMetricsServer(metrics, { port: metricsPort, healthy: () => health.ready && !lifecycle.isStopping });
+  lifecycle.onShutdown('metrics server', () => server.close());
+  lifecycle.handleSignals();
+  logger.info({ metricsPort: server.port }, `${name} metrics on /metrics, health on /healthz`);
+  return { logger, metrics, lifecycle, health, metricsPort: server.port };
+}
+
+/** Retries `attempt` with exponential back-off until it succeeds or `deadlineMs` passes. */
+export async function waitFor<T>(what: string, attempt: () => Promise<T>, logger: Logger, deadlineMs = 120000): Promise<T> {
+  const started = Date.now();
+  let delay = 200;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (Date.now() - started > deadlineMs) throw err;
+      logger.warn({ err: (err as Error).message, retryInMs: delay }, `waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 5000);
+    }
+  }
+}

@@ -1,0 +1,37 @@
+import type { FlagSpec } from './flags';
+
+/** `--help` text, built from the schema so it cannot fall behind the flags. */
+export function usage(specs: readonly FlagSpec[]): string {
+  const lines = ['Usage: iot-pipeline simulate [flags]', '', 'Simulates a fleet of IoT devices publishing telemetry over MQTT.', ''];
+  const width = Math.max(...specs.map((s) => flagLabel(s).length));
+  for (const s of specs) {
+    const env = s.env ? ` [${s.env}]` : '';
+    lines.push(`  ${flagLabel(s).padEnd(width)}  ${s.doc} (default: ${showDefault(s.default)})${env}`);
+  }
+  return lines.join('\n');
+}
+
+/** The README's configuration table (a unit test keeps the README in step with it). */
+export function flagTable(specs: readonly FlagSpec[]): string {
+  const rows = ['| flag | env | default | meaning |', '| --- | --- | --- | --- |'];
+  for (const s of specs) {
+    rows.push(`| \`${flagLabel(s)}\` | ${s.env ? `\`${s.env}\`` : ''} | \`${showDefault(s.default)}\` | ${markdownText(s.doc)} |`);
+  }
+  return rows.join('\n');
+}
+
+function flagLabel(s: FlagSpec): string {
+  return s.boolean ? `--${s.flag}` : `--${s.flag} <v>`;
+}
+
+function showDefault(value: unknown): string {
+  if (value === null) return 'unset';
+  if (value === '') return '""';
+  if (Array.isArray(value)) return value.join(',');
+  return String(value);
+}
+
+/** Table cells are Markdown: a bare <id> would be read as an HTML tag and vanish. */
+function markdownText(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}

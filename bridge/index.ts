@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { Partitioners } from 'kafkajs';
 import { parseArgs } from 'node:util';
 import { AvroCodec, createRegistry } from '../lib/avro';
 import { loadConfig } from '../lib/config';
@@ -36,7 +37,7 @@ export async function run(argv: string[]): Promise<void> {
   const codec = new AvroCodec<Reading>(createRegistry(config.registry.url), telemetrySchemaText);
   await waitFor('schema registry', () => codec.register(subjectOf(config.kafka.telemetryTopic)), logger);
 
-  const producer = createKafka(config.kafka, logger, 'bridge').producer({ allowAutoTopicCreation: false });
+  const producer = createKafka(config.kafka, logger, 'bridge').producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   await waitFor('Kafka', () => producer.connect(), logger);
   lifecycle.onShutdown('kafka producer', () => producer.disconnect());
 
@@ -94,10 +95,7 @@ export async function run(argv: string[]): Promise<void> {
     }
   });
   session.on('connected', () => (service.health.ready = true));
-  session.on('disconnected', (info) => {
-    service.health.ready = false;
-    logger.warn(info, 'mqtt disconnected');
-  });
+  session.on('disconnected', () => (service.health.ready = false));
 
   await waitFor('MQTT broker', () => session.start(), logger);
   // Runs first on shutdown: stop taking messages, wait for those in flight, send their PUBACKs.

@@ -30,8 +30,10 @@ export class Detector {
   readonly replayHorizonUs: number;
 
   private readonly devices = new Map<string, DeviceState>();
-  /** Ids of alerts emitted recently (by this detector or, after a restart, remembered) → reading time. */
+  /** Ids of alerts emitted recently (by this detector or, after a restart, remembered) → relevant until (µs). */
   private readonly recentIds = new Map<string, number>();
+  /** Silence episodes remembered for devices the replay did not show (see rememberAlert). */
+  private readonly rememberedSilence = new Map<string, { sinceUs: number; recoveredUs: number }>();
   private newestUs = Number.NEGATIVE_INFINITY;
   private readonly score: Score = { z: 0, value: 0, stddev: 0, samples: 0 };
   private readonly scratch: Score = { z: 0, value: 0, stddev: 0, samples: 0 };
@@ -60,7 +62,7 @@ export class Detector {
     this.cooldownUs = s.cooldownSeconds * US_PER_S;
     this.memoryUs = s.memorySeconds * US_PER_S;
     this.batteryRule = { threshold: s.lowBatteryThreshold, hysteresis: s.lowBatteryHysteresis, memoryUs: this.memoryUs };
-    this.silenceRule = { afterUs: s.inactiveAfterSeconds * US_PER_S, intervalMultiple: s.inactiveIntervalMultiple };
+    this.silenceRule = { afterUs: s.inactiveAfterSeconds * US_PER_S, intervalMultiple: s.inactiveIntervalMultiple, memoryUs: this.memoryUs };
     this.maxFutureUs = s.maxFutureSeconds * US_PER_S;
     this.allowedLatenessUs = s.allowedLatenessSeconds * US_PER_S;
     this.ttlUs = s.deviceTtlSeconds * US_PER_S;
@@ -114,6 +116,7 @@ export class Detector {
 
     this.metrics.readingsAccepted++;
     if (t > this.newestUs) this.newestUs = t;
+    if (this.rememberedSilence.size > 0) this.takeRememberedSilence(device, t);
     let drafts: AlertDraft[] | null = null;
 
     const prevUs = device.lastSeenUs;
@@ -123,7 +126,7 @@ export class Detector {
         draftAlert(device.id, 'device_recovered', t, { value: (t - prevUs) / US_PER_S }, { silent_since_us: prevUs }),
       ];
     }
-    if (prevUs !== Number.NEGATIVE_INFINITY) device.silence.recordInterval(t - prevUs);
+    if (prevUs !== Number.NEGATIVE_INFINITY) device.silence.recordInterval(prevUs, t);
     device.lastSeenUs = t;
 
     drafts = this.observeValue(device, 0, reading.temperature, t, drafts);
@@ -170,10 +173,10 @@ export class Detector {
         continue;
       }
       if (device.silence.inactive || silentUs <= this.silenceRule.afterUs) continue;
-      const limitUs = silenceLimitUs(device.silence, this.silenceRule);
+      const limitUs = silenceLimitUs(device.silence, device.lastSeenUs, this.silenceRule);
       if (silentUs <= limitUs) continue;
       device.silence.inactive = true;
-      const median = device.silence.medianIntervalUs();
+      const median = device.silence.medianIntervalUs(device.lastSeenUs - this.memoryUs);
       (drafts ??= []).push(
         draftAlert(device.id, 'device_inactive', device.lastSeenUs, { threshold: limitUs / US_PER_S }, {
           last_seen_us: device.lastSeenUs,
@@ -182,35 +185,55 @@ export class Detector {
         }),
       );
     }
-    this.pruneRecentIds(w);
+    this.prune(w);
     return drafts === null ? NO_ALERTS : this.emit(drafts, nowMs, 'live');
   }
 
   /**
    * After a restart, between the replay and the first live reading: tells the detector
-   * an alert the group already emitted (read back from the alerts topic). Its id is not
-   * emitted again, and a device_inactive episode it opened stays open, so the device
-   * gets its device_recovered and no second device_inactive.
+   * an alert the group already emitted (read back from the alerts topic, in order). Its
+   * id is not emitted again, and a device_inactive episode it opened stays open, so the
+   * device gets its device_recovered and no second device_inactive.
+   *
+   * The alert's triggering reading may lie in the replayed history, before it (the
+   * device has been silent longer than the replay reaches), or after the replay
+   * boundary (emitted before the crash but not yet committed; it will be processed
+   * again live and its alert recognised by id).
    */
   rememberAlert(alert: Alert): void {
-    this.recentIds.set(alert.alert_id, alert.reading_time);
+    this.recentIds.set(alert.alert_id, relevantUntil(alert));
     if (alert.kind === 'device_inactive') {
-      let device = this.devices.get(alert.device_id);
-      if (device === undefined) {
-        // Silent for longer than the replay reached: keep a small record of the episode,
-        // unless the uninterrupted detector would have forgotten the device by now.
-        if (this.newestUs - alert.reading_time > this.ttlUs) return;
-        device = new DeviceState(alert.device_id);
-        device.lastSeenUs = alert.reading_time;
-        this.devices.set(alert.device_id, device);
-      }
-      if (device.lastSeenUs <= alert.reading_time) device.silence.inactive = true;
-    } else if (alert.kind === 'device_recovered') {
       const device = this.devices.get(alert.device_id);
-      if (device !== undefined && device.silence.inactive && device.lastSeenUs < alert.reading_time) {
-        device.silence.inactive = false;
-        device.lastSeenUs = alert.reading_time;
+      if (device === undefined) {
+        // Either silent since before the replay, or its last reading is still to come:
+        // the device's first live reading tells which (see takeRememberedSilence).
+        this.rememberedSilence.set(alert.device_id, { sinceUs: alert.reading_time, recoveredUs: Number.NaN });
+      } else if (device.lastSeenUs === alert.reading_time) {
+        // Replayed up to the last reading before the silence: the episode is open.
+        device.silence.inactive = true;
       }
+      // lastSeen < reading_time: the reading comes again live and the next tick finds the
+      // silence again (its alert suppressed by id); lastSeen > reading_time: the device
+      // spoke again within the replay, so the episode is closed.
+    } else if (alert.kind === 'device_recovered') {
+      const remembered = this.rememberedSilence.get(alert.device_id);
+      if (remembered !== undefined) remembered.recoveredUs = alert.reading_time;
+    }
+  }
+
+  /**
+   * A device with a remembered silence episode but no replayed readings speaks: if this
+   * reading is newer than the episode's last reading (and not newer than a recovery
+   * already emitted), the device has been silent since before the replay and this is
+   * its recovery. Older readings mean the episode's own reading is still to come.
+   */
+  private takeRememberedSilence(device: DeviceState, t: number): void {
+    const episode = this.rememberedSilence.get(device.id);
+    if (episode === undefined) return;
+    this.rememberedSilence.delete(device.id);
+    if (t > episode.sinceUs && !(t > episode.recoveredUs) && device.lastSeenUs < episode.sinceUs) {
+      device.lastSeenUs = episode.sinceUs;
+      device.silence.inactive = true;
     }
   }
 
@@ -332,18 +355,30 @@ export class Detector {
         this.metrics.suppressedDuplicate++;
         continue;
       }
-      this.recentIds.set(id, d.reading_time);
+      this.recentIds.set(id, relevantUntil(d));
       this.metrics.alerts[d.kind]++;
       out.push(finishAlert(d, id, nowMs ?? Date.now()));
     }
     return out.length === 0 ? NO_ALERTS : out;
   }
 
-  /** An id older than the replay horizon can no longer be re-derived; forget it. */
-  private pruneRecentIds(watermarkUs: number): void {
+  /** Remembered ids and episodes that can no longer matter are forgotten. */
+  private prune(watermarkUs: number): void {
     const oldest = watermarkUs - this.replayHorizonUs;
-    for (const [id, readingTimeUs] of this.recentIds) {
-      if (readingTimeUs < oldest) this.recentIds.delete(id);
+    for (const [id, untilUs] of this.recentIds) {
+      if (untilUs < oldest) this.recentIds.delete(id);
+    }
+    for (const [deviceId, episode] of this.rememberedSilence) {
+      if (watermarkUs - episode.sinceUs > this.ttlUs) this.rememberedSilence.delete(deviceId);
     }
   }
+}
+
+/**
+ * Event time until which an alert's id can be derived again: its reading's time, or for
+ * device_inactive the moment the silence passed its limit (the threshold, in seconds).
+ * Past that plus the replay horizon the id is forgotten.
+ */
+function relevantUntil(a: Pick<Alert, 'kind' | 'reading_time' | 'threshold'>): number {
+  return a.kind === 'device_inactive' && a.threshold !== null ? a.reading_time + a.threshold * US_PER_S : a.reading_time;
 }

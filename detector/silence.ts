@@ -16,35 +16,45 @@ const INTERVALS = 8;
 export class SilenceState {
   /** True between the device_inactive alert and the next reading. */
   inactive = false;
-  private readonly intervals = new Float64Array(INTERVALS);
+  private readonly gaps = new Float64Array(INTERVALS);
+  private readonly starts = new Float64Array(INTERVALS);
   private stored = 0;
   private next = 0;
 
   /** Records the gap between two consecutive accepted readings. */
-  recordInterval(gapUs: number): void {
-    this.intervals[this.next] = gapUs;
+  recordInterval(fromUs: number, toUs: number): void {
+    this.gaps[this.next] = toUs - fromUs;
+    this.starts[this.next] = fromUs;
     this.next = (this.next + 1) % INTERVALS;
     if (this.stored < INTERVALS) this.stored++;
   }
 
-  /** Median of the recent reporting intervals, or NaN before the second reading. */
-  medianIntervalUs(): number {
-    const n = this.stored;
-    if (n === 0) return Number.NaN;
+  /**
+   * Median of the recent reporting intervals that began at or after `sinceUs`, or NaN
+   * if there are none. Only intervals within the detector's memory count, so a
+   * restarted detector that replayed that memory computes the same median.
+   */
+  medianIntervalUs(sinceUs: number): number {
     // Called only for silence candidates, never per reading, so the small sort is fine.
-    const sorted = Array.from(this.intervals.subarray(0, n)).sort((a, b) => a - b);
-    return n % 2 === 1 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    const recent: number[] = [];
+    for (let k = 0; k < this.stored; k++) if (this.starts[k] >= sinceUs) recent.push(this.gaps[k]);
+    const n = recent.length;
+    if (n === 0) return Number.NaN;
+    recent.sort((a, b) => a - b);
+    return n % 2 === 1 ? recent[(n - 1) / 2] : (recent[n / 2 - 1] + recent[n / 2]) / 2;
   }
 }
 
 export interface SilenceRule {
   afterUs: number;
   intervalMultiple: number;
+  /** How far back (before the device's last reading) its intervals are remembered. */
+  memoryUs: number;
 }
 
 /** The silence after which this device counts as inactive. */
-export function silenceLimitUs(state: SilenceState, rule: SilenceRule): number {
-  const median = state.medianIntervalUs();
+export function silenceLimitUs(state: SilenceState, lastSeenUs: number, rule: SilenceRule): number {
+  const median = state.medianIntervalUs(lastSeenUs - rule.memoryUs);
   const byInterval = Number.isNaN(median) ? 0 : median * rule.intervalMultiple;
   return byInterval > rule.afterUs ? byInterval : rule.afterUs;
 }

@@ -294,10 +294,17 @@ export class SlidingWindow {
     sums.rebuild(n, t0, x0, su, suu, sv, svv, suv);
   }
 
-  /** Halves the buffer when it is three-quarters empty, so a quiet device gives memory back. */
+  /**
+   * Shrinks the buffer once it is three-quarters empty, to twice what it holds, so a
+   * quiet device gives memory back. Growing happens at full and shrinking at a quarter,
+   * so each copy is paid for by as many adds or evictions: O(1) amortised.
+   */
   private maybeShrink(): void {
     const cap = this.times.length;
-    if (cap > MIN_CAPACITY && this.size < cap / 4) this.resize(cap / 2);
+    if (cap <= MIN_CAPACITY || this.size >= cap / 4) return;
+    let target = MIN_CAPACITY;
+    while (target < this.size * 2) target *= 2;
+    this.resize(target);
   }
 
   private resize(capacity: number): void {

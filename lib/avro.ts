@@ -25,12 +25,16 @@ export class AvroCodec<T> {
   private readonly readerType: avro.Type;
   private readonly readers = new Map<number, avro.Type | Resolver>();
   private writerId = -1;
+  /** Registered as written: avsc's own schema() export would drop field defaults. */
+  private readonly schemaText: string;
 
   constructor(
     private readonly registry: SchemaRegistry,
     readerSchemaText: string,
   ) {
-    this.readerType = avro.Type.forSchema(JSON.parse(readerSchemaText));
+    const schema = JSON.parse(readerSchemaText);
+    this.readerType = avro.Type.forSchema(schema);
+    this.schemaText = JSON.stringify(schema);
   }
 
   /** The registry id encode() writes; -1 before register(). */
@@ -41,7 +45,7 @@ export class AvroCodec<T> {
   /** Registers the schema under `subject` with BACKWARD compatibility; encode() then uses it. */
   async register(subject: string): Promise<number> {
     const { id } = await this.registry.register(
-      { type: SchemaType.AVRO, schema: JSON.stringify(this.readerType.schema()) },
+      { type: SchemaType.AVRO, schema: this.schemaText },
       { subject, compatibility: COMPATIBILITY.BACKWARD },
     );
     this.writerId = id;

@@ -56,6 +56,18 @@ convict.addFormat({
   },
 });
 convict.addFormat({
+  name: 'url',
+  validate(value: unknown) {
+    let url: URL;
+    try {
+      url = new URL(String(value));
+    } catch {
+      throw new Error('must be an absolute URL (http://host:port/path)');
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('must be an http or https URL');
+  },
+});
+convict.addFormat({
   name: 'topic',
   validate(value: unknown) {
     if (typeof value !== 'string' || !/^[A-Za-z0-9._-]{1,249}$/.test(value)) {

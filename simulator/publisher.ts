@@ -31,6 +31,7 @@ export class Publisher {
   private attempt = 0;
   private serverWindow = Infinity;
   private closed = false;
+  private everConnected = false;
 
   private constructor(
     private readonly client: MqttClient,
@@ -71,11 +72,12 @@ export class Publisher {
       client.options.reconnectPeriod = backoffDelay(backoff, publisher.attempt);
     });
     client.on('offline', () => {
-      if (!publisher.closed) log.warn('MQTT connection lost; reconnecting');
+      if (!publisher.closed && publisher.everConnected) log.warn('MQTT connection lost; reconnecting');
     });
     client.on('connect', (connack) => {
       if (publisher.attempt > 0 || warnedOffline) log.info({ attempts: publisher.attempt }, 'MQTT connected');
       publisher.attempt = 0;
+      publisher.everConnected = true;
       warnedOffline = false;
       client.options.reconnectPeriod = backoffDelay(backoff, 0);
       // An MQTT 5 broker states how many unacknowledged QoS 1 publishes it accepts; more is a protocol error.

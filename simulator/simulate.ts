@@ -9,6 +9,7 @@ import { effectiveInterval, resolveConfig, type SimulatorConfig } from './option
 import { Pacer } from './pacer';
 import { encodePayload, topicFor } from './payload';
 import { toFleetPlan } from './plan';
+import { deviceId } from './profile';
 import { progressLine, type Counters } from './progress';
 import { Publisher } from './publisher';
 import type { Emission } from './device';
@@ -102,10 +103,13 @@ export async function runSimulation(config: SimulatorConfig, hooks: RunHooks = {
       log,
     },
     hooks.signal,
-  );
+  ).catch(async (err: unknown) => {
+    if (groundTruth) await new Promise<void>((resolve) => groundTruth!.end(resolve));
+    throw err;
+  });
 
   const counters: Counters = { published: 0, acked: 0, failed: 0, inFlight: 0 };
-  const ids: string[] = [];
+  const ids = Array.from({ length: plan.deviceCount }, (_, i) => deviceId(plan.idPrefix, i, plan.deviceCount));
   const publishedBy: number[] = new Array(plan.deviceCount).fill(0);
   const ackedBy: number[] = new Array(plan.deviceCount).fill(0);
   let readings = 0;
@@ -136,7 +140,6 @@ export async function runSimulation(config: SimulatorConfig, hooks: RunHooks = {
         }
       }
       const { reading, device } = emission;
-      ids[device] = reading.device_id;
       const topic = topicFor(reading.device_id, mqtt.topic, mqtt.perDeviceTopics);
       const payload = encodePayload(reading, fleet.timestampFormat, fleet.withSeq);
       hooks.onPublish?.(emission, topic, payload);
@@ -166,7 +169,7 @@ export async function runSimulation(config: SimulatorConfig, hooks: RunHooks = {
   if (groundTruth) await new Promise<void>((resolve) => groundTruth!.end(resolve));
 
   const elapsedSeconds = (Date.now() - wallStartMs) / 1000;
-  const byId = (values: number[]) => Object.fromEntries(ids.map((id, i) => [id, values[i]]).filter(([id]) => id !== undefined));
+  const byId = (values: number[]) => Object.fromEntries(ids.map((id, i) => [id, values[i]]));
   return {
     seed,
     devices: plan.deviceCount,

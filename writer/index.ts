@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { Partitioners } from 'kafkajs';
 import { createRegistry, AvroCodec } from '../lib/avro';
 import { loadConfig } from '../lib/config';
 import { createKafka } from '../lib/kafka';
@@ -45,7 +46,7 @@ export async function run(argv: string[]): Promise<void> {
   }
 
   const kafka = createKafka(config.kafka, logger, 'writer');
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   const consumer = kafka.consumer({ groupId: config.writer.groupId, allowAutoTopicCreation: false });
   await waitFor('Kafka', () => producer.connect(), logger);
   lifecycle.onShutdown('dlq producer', () => producer.disconnect());

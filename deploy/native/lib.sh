@@ -366,7 +366,7 @@ ensure_kafka_libs() {
   mapfile -t args < <(mvn_args)
   rm -rf "$KAFKA_LIBS"
   mkdir -p "$KAFKA_LIBS"
-  run_logged "fetching Apache Kafka $STACK_KAFKA_VERSION jars with mvn (first time: about a minute)" "$STACK_LOGS/install-kafka.log" \
+  run_logged "fetching Apache Kafka $STACK_KAFKA_VERSION jars with mvn (~45 MB)" "$STACK_LOGS/install-kafka.log" \
     mvn "${args[@]}" -f "$STACK_NATIVE_DIR/kafka/pom.xml" "-Dkafka.version=$STACK_KAFKA_VERSION" \
     "$MAVEN_DEPENDENCY_PLUGIN:copy-dependencies" "-DoutputDirectory=$KAFKA_LIBS" -DincludeScope=runtime
   echo "$STACK_KAFKA_VERSION" >"$marker"

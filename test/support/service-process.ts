@@ -11,7 +11,11 @@ export class ServiceProcess {
   private readonly child: ChildProcess;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(command: string, args: string[], env: Record<string, string>) {
+  constructor(
+    readonly command: string,
+    args: string[],
+    env: Record<string, string>,
+  ) {
     this.child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'cli/index.ts'), command, ...args], {
       cwd: ROOT,
       env: { ...process.env, METRICS_PORT: '0', LOG_LEVEL: 'info', ...env },
@@ -36,7 +40,14 @@ export class ServiceProcess {
 
   /** Waits until a log line matches (e.g. the service says it is running). */
   async waitForLog(pattern: RegExp, timeoutMs = 60000): Promise<void> {
-    await waitUntil(`${pattern} in the output:\n${this.tail()}`, () => this.output.some((l) => pattern.test(l)), timeoutMs);
+    let exited = false;
+    void this.exited.then(() => (exited = true));
+    try {
+      await waitUntil(`${pattern}`, () => exited || this.output.some((l) => pattern.test(l)), timeoutMs);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}; output:\n${this.tail()}`);
+    }
+    if (!this.output.some((l) => pattern.test(l))) throw new Error(`${this.command} exited before ${pattern}; output:\n${this.tail()}`);
   }
 
   async metrics(): Promise<string> {

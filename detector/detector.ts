@@ -8,6 +8,7 @@ import { newDetectorMetrics, type DetectorMetrics } from './metrics';
 import { SequenceOutcome, observeSequence } from './sequence';
 import { checkDetectorSettings, type DetectorSettings } from './settings';
 import { silenceLimitUs, type SilenceRule } from './silence';
+import { REBUILDS_PER_WINDOW } from './window';
 import { observeMetric, scoreLate, type Score, type ZScoreRule } from './zscore';
 
 /** 'replay': build state from history, emit nothing (see README, "Restarts and replay"). */
@@ -62,14 +63,23 @@ export class Detector {
     this.cooldownUs = s.cooldownSeconds * US_PER_S;
     this.memoryUs = s.memorySeconds * US_PER_S;
     this.batteryRule = { threshold: s.lowBatteryThreshold, hysteresis: s.lowBatteryHysteresis, memoryUs: this.memoryUs };
-    this.silenceRule = { afterUs: s.inactiveAfterSeconds * US_PER_S, intervalMultiple: s.inactiveIntervalMultiple, memoryUs: this.memoryUs };
+    this.silenceRule = {
+      afterUs: s.inactiveAfterSeconds * US_PER_S,
+      intervalMultiple: s.inactiveIntervalMultiple,
+      maxUs: s.inactiveMaxSeconds * US_PER_S,
+    };
     this.maxFutureUs = s.maxFutureSeconds * US_PER_S;
     this.allowedLatenessUs = s.allowedLatenessSeconds * US_PER_S;
     this.ttlUs = s.deviceTtlSeconds * US_PER_S;
     this.scoreLateReadings = s.latePolicy === 'score';
-    // A decision at time t looks back at most one cool-down (to earlier candidates),
-    // and a candidate looks back two windows (baseline membership) or the memory.
-    this.replayHorizonUs = this.cooldownUs + Math.max(2 * this.windowUs, this.memoryUs);
+    // How far back a restarted detector must replay to decide exactly as this one would:
+    // a decision at time t looks back one cool-down (to earlier candidates); a candidate
+    // two windows (baseline membership) plus the slot since the sums were last recomputed
+    // (window.ts), or the memory (battery, sequence); a silence judged later needs the
+    // device's last reading and the intervals before it, at most two silence limits back.
+    const silenceUs = 2 * Math.max(this.silenceRule.afterUs, this.silenceRule.maxUs);
+    const windowsUs = 2 * this.windowUs + this.windowUs / REBUILDS_PER_WINDOW;
+    this.replayHorizonUs = this.cooldownUs + Math.max(windowsUs, this.memoryUs, silenceUs);
   }
 
   /** Newest event time accepted so far (µs), -Infinity before the first reading. */
@@ -173,10 +183,11 @@ export class Detector {
         continue;
       }
       if (device.silence.inactive || silentUs <= this.silenceRule.afterUs) continue;
+      if (this.rememberedSilence.size > 0 && this.rememberedSilence.has(device.id)) continue;
       const limitUs = silenceLimitUs(device.silence, device.lastSeenUs, this.silenceRule);
       if (silentUs <= limitUs) continue;
       device.silence.inactive = true;
-      const median = device.silence.medianIntervalUs(device.lastSeenUs - this.memoryUs);
+      const median = device.silence.medianIntervalUs(device.lastSeenUs - this.silenceRule.maxUs);
       (drafts ??= []).push(
         draftAlert(device.id, 'device_inactive', device.lastSeenUs, { threshold: limitUs / US_PER_S }, {
           last_seen_us: device.lastSeenUs,
@@ -186,7 +197,11 @@ export class Detector {
       );
     }
     this.prune(w);
-    return drafts === null ? NO_ALERTS : this.emit(drafts, nowMs, 'live');
+    if (drafts === null) return NO_ALERTS;
+    // Device order in the map depends on history (a restarted detector meets devices in
+    // another order); sorting makes the output a function of the stream alone.
+    drafts.sort((a, b) => (a.device_id < b.device_id ? -1 : a.device_id > b.device_id ? 1 : 0));
+    return this.emit(drafts, nowMs, 'live');
   }
 
   /**
@@ -204,17 +219,16 @@ export class Detector {
     this.recentIds.set(alert.alert_id, relevantUntil(alert));
     if (alert.kind === 'device_inactive') {
       const device = this.devices.get(alert.device_id);
-      if (device === undefined) {
-        // Either silent since before the replay, or its last reading is still to come:
-        // the device's first live reading tells which (see takeRememberedSilence).
-        this.rememberedSilence.set(alert.device_id, { sinceUs: alert.reading_time, recoveredUs: Number.NaN });
-      } else if (device.lastSeenUs === alert.reading_time) {
+      if (device !== undefined && device.lastSeenUs === alert.reading_time) {
         // Replayed up to the last reading before the silence: the episode is open.
         device.silence.inactive = true;
+      } else if (device === undefined || device.lastSeenUs < alert.reading_time) {
+        // Either silent since before the replay reached (at most a stray late reading
+        // replayed), or its last reading is still to come: the device's next reading
+        // tells which (takeRememberedSilence). Until then ticks leave it alone.
+        this.rememberedSilence.set(alert.device_id, { sinceUs: alert.reading_time, recoveredUs: Number.NaN });
       }
-      // lastSeen < reading_time: the reading comes again live and the next tick finds the
-      // silence again (its alert suppressed by id); lastSeen > reading_time: the device
-      // spoke again within the replay, so the episode is closed.
+      // lastSeen > reading_time: the device spoke again within the replay; episode closed.
     } else if (alert.kind === 'device_recovered') {
       const remembered = this.rememberedSilence.get(alert.device_id);
       if (remembered !== undefined) remembered.recoveredUs = alert.reading_time;
@@ -222,10 +236,11 @@ export class Detector {
   }
 
   /**
-   * A device with a remembered silence episode but no replayed readings speaks: if this
-   * reading is newer than the episode's last reading (and not newer than a recovery
-   * already emitted), the device has been silent since before the replay and this is
-   * its recovery. Older readings mean the episode's own reading is still to come.
+   * A device with a remembered silence episode speaks: if this reading is newer than the
+   * episode's last reading (and not newer than a recovery already emitted), the device
+   * has been silent since before the replay and this is its recovery. Older readings
+   * mean the episode's own reading is still to come, and the tick after it finds the
+   * silence again (its alert recognised by id).
    */
   private takeRememberedSilence(device: DeviceState, t: number): void {
     const episode = this.rememberedSilence.get(device.id);
@@ -365,12 +380,13 @@ export class Detector {
   /** Remembered ids and episodes that can no longer matter are forgotten. */
   private prune(watermarkUs: number): void {
     const oldest = watermarkUs - this.replayHorizonUs;
-    for (const [id, untilUs] of this.recentIds) {
-      if (untilUs < oldest) this.recentIds.delete(id);
-    }
-    for (const [deviceId, episode] of this.rememberedSilence) {
-      if (watermarkUs - episode.sinceUs > this.ttlUs) this.rememberedSilence.delete(deviceId);
-    }
+    // forEach, not for-of over entries: no [key, value] pair allocated per entry per tick.
+    this.recentIds.forEach((untilUs, id, map) => {
+      if (untilUs < oldest) map.delete(id);
+    });
+    this.rememberedSilence.forEach((episode, deviceId, map) => {
+      if (watermarkUs - episode.sinceUs > this.ttlUs) map.delete(deviceId);
+    });
   }
 }
 

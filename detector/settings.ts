@@ -17,6 +17,7 @@ export interface DetectorSettings {
   lowBatteryHysteresis: number;
   inactiveAfterSeconds: number;
   inactiveIntervalMultiple: number;
+  inactiveMaxSeconds: number;
   cooldownSeconds: number;
   latePolicy: LatePolicy;
   allowedLatenessSeconds: number;
@@ -46,7 +47,7 @@ export const detectorSchema = {
     env: 'DETECTOR_MAX_WINDOW_SAMPLES',
   },
   zThreshold: {
-    doc: 'An anomaly is |z| above this (the seed used 2.0; see README for the false-alert rate per setting)',
+    doc: 'An anomaly is a z-score beyond ± this (the seed used 2.0; README: false alerts per setting)',
     format: 'positive-number',
     default: 4.2,
     env: 'DETECTOR_Z_THRESHOLD',
@@ -93,10 +94,16 @@ export const detectorSchema = {
     default: 10,
     env: 'INACTIVE_INTERVAL_MULTIPLE',
   },
+  inactiveMaxSeconds: {
+    doc: "Cap on the interval-based silence limit, and how far back a device's intervals are remembered",
+    format: 'positive-int',
+    default: 900,
+    env: 'INACTIVE_MAX_SECONDS',
+  },
   cooldownSeconds: {
     doc: 'Per (device, kind, metric): a condition raises an alert only after this much quiet (event time)',
     format: 'positive-int',
-    default: 300,
+    default: 120,
     env: 'ALERT_COOLDOWN_SECONDS',
   },
   latePolicy: {

@@ -2,10 +2,10 @@
  * Silence (inactivity) per device, judged in event time.
  *
  * A device that has published is inactive once the event-time watermark passes its
- * newest reading by more than its limit: the larger of a fixed floor and a multiple of
- * its own median reporting interval (the floor stops a fast device from being declared
- * dead after a few missed beats; the multiple stops a slow device from being declared
- * dead between two ordinary reports). One device_inactive per silence episode, one
+ * newest reading by more than its limit: the larger of a fixed floor and a (capped)
+ * multiple of its own median reporting interval (the floor stops a fast device from
+ * being declared dead after a few missed beats; the multiple stops a slow device from
+ * being declared dead between two ordinary reports). One device_inactive per silence episode, one
  * device_recovered when it speaks again. The detector only judges silence when its
  * consumer is caught up (detector.ts), so a backlog never looks like a silent fleet.
  */
@@ -48,13 +48,18 @@ export class SilenceState {
 export interface SilenceRule {
   afterUs: number;
   intervalMultiple: number;
-  /** How far back (before the device's last reading) its intervals are remembered. */
-  memoryUs: number;
+  /** Cap on the interval-based limit, and how far back (before the last reading) intervals count. */
+  maxUs: number;
 }
 
-/** The silence after which this device counts as inactive. */
+/**
+ * The silence after which this device counts as inactive: the larger of the fixed floor
+ * and the interval multiple, the latter capped. The cap and the bounded look-back keep
+ * the limit a function of recent history, which a restarted detector replays.
+ */
 export function silenceLimitUs(state: SilenceState, lastSeenUs: number, rule: SilenceRule): number {
-  const median = state.medianIntervalUs(lastSeenUs - rule.memoryUs);
-  const byInterval = Number.isNaN(median) ? 0 : median * rule.intervalMultiple;
+  const median = state.medianIntervalUs(lastSeenUs - rule.maxUs);
+  let byInterval = Number.isNaN(median) ? 0 : median * rule.intervalMultiple;
+  if (byInterval > rule.maxUs) byInterval = rule.maxUs;
   return byInterval > rule.afterUs ? byInterval : rule.afterUs;
 }

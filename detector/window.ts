@@ -31,7 +31,7 @@ export interface Prediction {
  * means those subtractions do not cancel catastrophically, even for values such as
  * 1e9 + small noise, where the textbook Σx² − (Σx)²/n loses every significant digit.
  * Rounding error from adding and removing accumulates slowly; the window bounds it by
- * recomputing the sums exactly around the current means once per window turnover.
+ * recomputing the sums exactly around the current means every half window.
  */
 export class WindowSums {
   private n = 0;
@@ -50,7 +50,7 @@ export class WindowSums {
   add(timeUs: number, x: number): void {
     // The first sample of an empty summary is the best reference we have.
     if (this.n === 0) this.reset(timeUs, x);
-    const u = (timeUs - this.t0) / US_PER_S;
+    const u = (timeUs - this.t0) * S_PER_US;
     const v = x - this.x0;
     this.n++;
     this.su += u;
@@ -64,7 +64,7 @@ export class WindowSums {
     this.n--;
     // Exactly empty: drop whatever rounding residue the sums carried.
     if (this.n === 0) return this.reset(this.t0, this.x0);
-    const u = (timeUs - this.t0) / US_PER_S;
+    const u = (timeUs - this.t0) * S_PER_US;
     const v = x - this.x0;
     this.su -= u;
     this.suu -= u * u;
@@ -112,7 +112,7 @@ export class WindowSums {
     const slope = cuu > 0 ? cuv / cuu : 0;
     const rss = cvv - slope * cuv;
     const s2 = rss > 0 ? rss / (n - 2) : 0;
-    const du = (timeUs - this.t0) / US_PER_S - ubar;
+    const du = (timeUs - this.t0) * S_PER_US - ubar;
     out.value = this.x0 + vbar + slope * du;
     out.stddev = Math.sqrt(s2 * (1 + 1 / n + (cuu > 0 ? (du * du) / cuu : 0)));
     return true;
@@ -141,10 +141,15 @@ export class WindowSums {
   }
 }
 
-const US_PER_S = 1_000_000;
+/** Seconds per microsecond: sums use seconds, and a multiplication is cheaper than a division. */
+const S_PER_US = 1e-6;
 const MIN_CAPACITY = 8;
-/** Below this many operations a rebuild is not worth its pass over the buffer. */
-const MIN_OPS_BETWEEN_REBUILDS = 32;
+/**
+ * The sums are recomputed exactly whenever a sample lands in a new half-window slot of
+ * event time (see `push`). Exported so the detector can account for it in its replay
+ * horizon.
+ */
+export const REBUILDS_PER_WINDOW = 2;
 
 export class SlidingWindow {
   readonly all = new WindowSums();
@@ -155,7 +160,8 @@ export class SlidingWindow {
   private inBaseline: Uint8Array;
   private head = 0;
   private size = 0;
-  private opsSinceRebuild = 0;
+  private readonly rebuildEveryUs: number;
+  private rebuiltInSlot = Number.NEGATIVE_INFINITY;
 
   /**
    * @param lengthUs window length; a window slid to time t holds samples in (t − length, t].
@@ -169,6 +175,7 @@ export class SlidingWindow {
     this.times = new Float64Array(MIN_CAPACITY);
     this.values = new Float64Array(MIN_CAPACITY);
     this.inBaseline = new Uint8Array(MIN_CAPACITY);
+    this.rebuildEveryUs = lengthUs / REBUILDS_PER_WINDOW;
   }
 
   get count(): number {
@@ -211,7 +218,18 @@ export class SlidingWindow {
     this.size++;
     this.all.add(timeUs, value);
     if (inBaseline) this.baseline.add(timeUs, value);
-    this.countOp();
+    // Rebuild on the first sample of each half-window slot of event time. The cost, two
+    // passes over at most a window, is spread over the samples of half a window:
+    // O(1) amortised for a device that reports steadily, and the rounding error of the
+    // running sums never accumulates over more than a window's worth of operations.
+    // Tying the moment to event time (not to a count of operations since the detector
+    // started) makes the sums a function of the readings alone: a detector that replays
+    // history holds bit-for-bit the same numbers as one that never stopped.
+    const slot = Math.floor(timeUs / this.rebuildEveryUs);
+    if (slot !== this.rebuiltInSlot) {
+      this.rebuiltInSlot = slot;
+      this.rebuild();
+    }
   }
 
   /** Samples oldest first (tests and diagnostics; allocates). */
@@ -233,65 +251,83 @@ export class SlidingWindow {
     if (this.inBaseline[i] === 1) this.baseline.remove(t, v);
     this.head = (i + 1) & mask;
     this.size--;
-    this.countOp();
   }
 
   /**
-   * Each rebuild costs one pass over the window and happens after at least as many
-   * adds/evicts as the window holds, so it adds O(1) amortised work per operation
-   * while keeping the accumulated rounding error bounded by one window's worth.
+   * Two-pass exact recomputation of both summaries, each around its own means: pass 1
+   * finds the means (summed as deviations from the oldest sample), pass 2 the sums.
+   * Both summaries in the same passes; arrays in locals, this is the one loop that runs
+   * over a whole window.
    */
-  private countOp(): void {
-    if (++this.opsSinceRebuild >= this.size && this.opsSinceRebuild >= MIN_OPS_BETWEEN_REBUILDS) this.rebuild();
-  }
-
-  /** Two-pass exact recomputation of both summaries, each around its own means. */
   private rebuild(): void {
-    this.opsSinceRebuild = 0;
-    this.rebuildOne(this.all, false);
-    this.rebuildOne(this.baseline, true);
-  }
-
-  private rebuildOne(sums: WindowSums, baselineOnly: boolean): void {
-    const mask = this.times.length - 1;
-    // Pass 1: the means, themselves summed as deviations from the oldest sample.
-    const tOrigin = this.size > 0 ? this.times[this.head] : 0;
-    const xOrigin = this.size > 0 ? this.values[this.head] : 0;
-    let n = 0;
-    let st = 0;
-    let sx = 0;
-    for (let k = 0; k < this.size; k++) {
-      const i = (this.head + k) & mask;
-      if (baselineOnly && this.inBaseline[i] === 0) continue;
-      n++;
-      st += this.times[i] - tOrigin;
-      sx += this.values[i] - xOrigin;
-    }
-    if (n === 0) {
-      sums.rebuild(0, 0, 0, 0, 0, 0, 0, 0);
+    const times = this.times;
+    const values = this.values;
+    const flags = this.inBaseline;
+    const size = this.size;
+    const head = this.head;
+    const mask = times.length - 1;
+    if (size === 0) {
+      this.all.rebuild(0, 0, 0, 0, 0, 0, 0, 0);
+      this.baseline.rebuild(0, 0, 0, 0, 0, 0, 0, 0);
       return;
     }
-    // Whole microseconds keep the time reference exact.
-    const t0 = tOrigin + Math.round(st / n);
-    const x0 = xOrigin + sx / n;
-    // Pass 2: the sums around the means.
-    let su = 0;
-    let suu = 0;
-    let sv = 0;
-    let svv = 0;
-    let suv = 0;
-    for (let k = 0; k < this.size; k++) {
-      const i = (this.head + k) & mask;
-      if (baselineOnly && this.inBaseline[i] === 0) continue;
-      const u = (this.times[i] - t0) / US_PER_S;
-      const v = this.values[i] - x0;
-      su += u;
-      suu += u * u;
-      sv += v;
-      svv += v * v;
-      suv += u * v;
+    const tOrigin = times[head];
+    const xOrigin = values[head];
+    let nB = 0;
+    let stA = 0;
+    let sxA = 0;
+    let stB = 0;
+    let sxB = 0;
+    for (let k = 0; k < size; k++) {
+      const i = (head + k) & mask;
+      const dt = times[i] - tOrigin;
+      const dx = values[i] - xOrigin;
+      stA += dt;
+      sxA += dx;
+      if (flags[i] === 1) {
+        nB++;
+        stB += dt;
+        sxB += dx;
+      }
     }
-    sums.rebuild(n, t0, x0, su, suu, sv, svv, suv);
+    // Whole microseconds keep the time references exact.
+    const tA = tOrigin + Math.round(stA / size);
+    const xA = xOrigin + sxA / size;
+    const tB = nB > 0 ? tOrigin + Math.round(stB / nB) : 0;
+    const xB = nB > 0 ? xOrigin + sxB / nB : 0;
+    let suA = 0;
+    let suuA = 0;
+    let svA = 0;
+    let svvA = 0;
+    let suvA = 0;
+    let suB = 0;
+    let suuB = 0;
+    let svB = 0;
+    let svvB = 0;
+    let suvB = 0;
+    for (let k = 0; k < size; k++) {
+      const i = (head + k) & mask;
+      const t = times[i];
+      const x = values[i];
+      const u = (t - tA) * S_PER_US;
+      const v = x - xA;
+      suA += u;
+      suuA += u * u;
+      svA += v;
+      svvA += v * v;
+      suvA += u * v;
+      if (flags[i] === 1) {
+        const ub = (t - tB) * S_PER_US;
+        const vb = x - xB;
+        suB += ub;
+        suuB += ub * ub;
+        svB += vb;
+        svvB += vb * vb;
+        suvB += ub * vb;
+      }
+    }
+    this.all.rebuild(size, tA, xA, suA, suuA, svA, svvA, suvA);
+    this.baseline.rebuild(nB, tB, xB, suB, suuB, svB, svvB, suvB);
   }
 
   /**

@@ -1,0 +1,148 @@
+import type { RollupView } from './rollup';
+
+/**
+ * The analytics SQL. Every value comes in as a parameter; the only text composed here is from
+ * the constant lists below (metric and view names), never from input. `$n::float8 * interval`
+ * turns a number of hours or minutes into an interval without building interval text.
+ */
+export const METRICS = ['temperature', 'humidity', 'battery'] as const;
+export type Metric = (typeof METRICS)[number];
+
+const SINCE_HOURS = (p: number) => `now() - $${p}::float8 * interval '1 hour'`;
+const DEVICE_FILTER = (p: number, column = 'device_id') => `($${p}::text IS NULL OR ${column} = $${p})`;
+
+/** Newest device time first: the identity index (device_id, time DESC) answers it directly. */
+export const LATEST_READINGS = `SELECT time, device_id, firmware, temperature, humidity, battery
+FROM device_telemetry
+WHERE device_id = $1
+ORDER BY time DESC
+LIMIT $2`;
+
+/** $1 hours, $2 device or null. STDDEV is the sample standard deviation, as in the seed. */
+export const DEVICE_STATISTICS = `SELECT device_id,
+       count(*) AS readings,
+       min(time) AS first_seen,
+       max(time) AS last_seen,
+${METRICS.map((m) => `       avg(${m}) AS ${m}_avg, min(${m}) AS ${m}_min, max(${m}) AS ${m}_max, stddev(${m}) AS ${m}_stddev, count(${m}) AS ${m}_count`).join(',\n')}
+FROM device_telemetry
+WHERE time > ${SINCE_HOURS(1)} AND ${DEVICE_FILTER(2)}
+GROUP BY device_id
+ORDER BY device_id`;
+
+/**
+ * The seed's anomaly query, with the threshold as a parameter and the judged readings limited to
+ * the window the statistics come from (the seed's scans all history). now() is fixed for the
+ * statement, so both windows are the same. $1 threshold, $2 hours, $3 device or null, $4 limit.
+ */
+export const TEMPERATURE_ANOMALIES = `WITH stats AS (
+    SELECT device_id, avg(temperature) AS mean, stddev(temperature) AS stddev
+    FROM device_telemetry
+    WHERE time > ${SINCE_HOURS(2)} AND ${DEVICE_FILTER(3)}
+    GROUP BY device_id
+)
+SELECT t.time, t.device_id, t.firmware, t.temperature, t.humidity, t.battery, s.mean, s.stddev,
+       count(*) OVER () AS total
+FROM device_telemetry t
+JOIN stats s ON t.device_id = s.device_id
+WHERE t.time > ${SINCE_HOURS(2)} AND abs(t.temperature - s.mean) > $1::float8 * s.stddev
+ORDER BY t.time DESC, t.device_id
+LIMIT $4`;
+
+/**
+ * Every device that has a reading, by a loose index scan of the identity index (one index probe
+ * per device instead of reading every row), then each device's newest reading by device time.
+ */
+function latestPerDevice(extraCondition = ''): string {
+  return `WITH RECURSIVE devices(device_id) AS (
+    (SELECT device_id FROM device_telemetry ORDER BY device_id LIMIT 1)
+    UNION ALL
+    SELECT (SELECT t.device_id FROM device_telemetry t WHERE t.device_id > d.device_id ORDER BY t.device_id LIMIT 1)
+    FROM devices d
+    WHERE d.device_id IS NOT NULL
+)
+SELECT d.device_id, l.time, l.battery
+FROM devices d
+CROSS JOIN LATERAL (
+    SELECT t.time, t.battery FROM device_telemetry t
+    WHERE t.device_id = d.device_id${extraCondition}
+    ORDER BY t.time DESC
+    LIMIT 1
+) l
+WHERE d.device_id IS NOT NULL`;
+}
+
+/** Devices whose newest battery reading is below $1: a device that was low and recharged is not. */
+export const LOW_BATTERY = `${latestPerDevice(' AND t.battery IS NOT NULL')}
+  AND l.battery < $1::float8
+ORDER BY l.battery, d.device_id`;
+
+/** Devices whose newest reading is older than $1 minutes. */
+export const INACTIVE_DEVICES = `SELECT device_id, time AS last_seen, extract(epoch FROM now() - time) / 60 AS silent_minutes
+FROM (${latestPerDevice()}) latest
+WHERE time < now() - $1::float8 * interval '1 minute'
+ORDER BY time, device_id`;
+
+/** $1 hours. */
+export const FLEET_SUMMARY = `SELECT count(DISTINCT device_id) AS devices,
+       count(*) AS readings,
+       min(time) AS first_reading,
+       max(time) AS last_reading,
+${METRICS.map((m) => `       avg(${m}) AS ${m}_avg`).join(',\n')}
+FROM device_telemetry
+WHERE time > ${SINCE_HOURS(1)}`;
+
+const BUCKET_AGGREGATES = METRICS.map((m) => `avg(${m}) AS ${m}_avg, min(${m}) AS ${m}_min, max(${m}) AS ${m}_max`).join(',\n       ');
+
+/**
+ * A time series from the raw table. The range is widened to whole buckets: it starts at the
+ * bucket holding now() − $2 hours, so the first bucket is complete and a rollup gives the same
+ * buckets. $1 width, $2 hours, $3 device or null.
+ */
+export const TIME_SERIES_RAW = `SELECT time_bucket($1::interval, time) AS bucket, device_id, count(*) AS readings,
+       ${BUCKET_AGGREGATES}
+FROM device_telemetry
+WHERE time >= time_bucket($1::interval, ${SINCE_HOURS(2)}) AND ${DEVICE_FILTER(3)}
+GROUP BY 1, 2
+ORDER BY 1 DESC, 2`;
+
+/**
+ * A time series from a rollup for buckets older than the rollup's lag and from the raw table
+ * for the newer ones (which a continuous aggregate may not have materialised yet), split at a
+ * bucket boundary so no bucket mixes the two. Rollup buckets are re-bucketed to the requested
+ * width: counts add up, min/max combine exactly, means are weighted by reading_count.
+ * $1 width, $2 hours, $3 device or null, $4 lag in seconds.
+ */
+function timeSeriesFromRollup(view: RollupView): string {
+  const weighted = METRICS.map(
+    (m) =>
+      `sum(avg_${m} * readings) / nullif(sum(readings) FILTER (WHERE avg_${m} IS NOT NULL), 0) AS ${m}_avg, ` +
+      `min(min_${m}) AS ${m}_min, max(max_${m}) AS ${m}_max`,
+  ).join(',\n       ');
+  const rollupColumns = METRICS.map((m) => `r.avg_${m}, r.min_${m}, r.max_${m}`).join(', ');
+  const rawColumns = METRICS.map((m) => `t.${m}, t.${m}, t.${m}`).join(', ');
+  return `WITH bounds AS (
+    SELECT time_bucket($1::interval, ${SINCE_HOURS(2)}) AS first_bucket,
+           time_bucket($1::interval, now() - $4::float8 * interval '1 second') AS raw_from
+), parts (bucket, device_id, readings, ${METRICS.map((m) => `avg_${m}, min_${m}, max_${m}`).join(', ')}) AS (
+    SELECT time_bucket($1::interval, r.bucket), r.device_id, r.reading_count, ${rollupColumns}
+    FROM ${view} r, bounds b
+    WHERE r.bucket >= b.first_bucket AND r.bucket < b.raw_from AND ${DEVICE_FILTER(3, 'r.device_id')}
+    UNION ALL
+    SELECT time_bucket($1::interval, t.time), t.device_id, 1, ${rawColumns}
+    FROM device_telemetry t, bounds b
+    WHERE t.time >= greatest(b.first_bucket, b.raw_from) AND ${DEVICE_FILTER(3, 't.device_id')}
+)
+SELECT bucket, device_id, sum(readings) AS readings,
+       ${weighted}
+FROM parts
+GROUP BY 1, 2
+ORDER BY 1 DESC, 2`;
+}
+
+export const TIME_SERIES_ROLLUP: Record<RollupView, string> = {
+  device_telemetry_1m: timeSeriesFromRollup('device_telemetry_1m'),
+  device_telemetry_1h: timeSeriesFromRollup('device_telemetry_1h'),
+};
+
+/** The engine migrate chose for this database (it never changes afterwards). */
+export const SCHEMA_ENGINE = `SELECT engine FROM schema_migrations WHERE engine IS NOT NULL ORDER BY version LIMIT 1`;

@@ -1,0 +1,72 @@
+import { InvalidArgumentError } from './errors';
+import { assertBucketCount, chooseSource, MAX_BUCKETS, parseBucketWidth, ROLLUP_RULES, ruleFor } from './rollup';
+
+describe('parseBucketWidth', () => {
+  it.each([
+    ['5 minutes', 300],
+    ['1 hour', 3600],
+    ['90 minutes', 5400],
+    ['1 day 6 hours', 108000],
+    ['2 weeks', 1209600],
+    ['1 month', 2592000],
+    ['30s', 30],
+  ])('accepts %p (%d s)', (text, seconds) => {
+    expect(parseBucketWidth(text)).toEqual({ text, seconds });
+  });
+
+  it.each(["1 hour'; DROP TABLE device_telemetry; --", '5 m', 'hourly', '', '0 minutes', '-5 minutes'])(
+    'refuses %p with a typed error naming the argument',
+    (text) => {
+      expect(() => parseBucketWidth(text)).toThrow(InvalidArgumentError);
+      expect(() => parseBucketWidth(text)).toThrow(/^bucket: must be a positive interval/);
+    },
+  );
+
+  it('refuses widths that mix months with a fixed length, as time_bucket does', () => {
+    expect(() => parseBucketWidth('1 month 2 days')).toThrow(/not a mix/);
+    expect(() => parseBucketWidth('1.5 months')).toThrow(/not a mix/);
+    expect(parseBucketWidth('1 year 2 months').seconds).toBeGreaterThan(0);
+  });
+});
+
+describe('assertBucketCount', () => {
+  it('allows up to MAX_BUCKETS buckets per device, refuses more', () => {
+    const minute = parseBucketWidth('1 minute');
+    expect(() => assertBucketCount(minute, MAX_BUCKETS / 60)).not.toThrow();
+    expect(() => assertBucketCount(minute, MAX_BUCKETS / 60 + 1)).toThrow(/choose a wider bucket/);
+  });
+});
+
+describe('the rollup rule', () => {
+  const w = parseBucketWidth;
+
+  it('takes its lag from the refresh policies: end offset plus schedule', () => {
+    expect(ROLLUP_RULES.map((r) => [r.view, r.bucketSeconds, r.lagSeconds])).toEqual([
+      ['device_telemetry_1h', 3600, 3600 + 1800],
+      ['device_telemetry_1m', 60, 60 + 60],
+    ]);
+  });
+
+  it.each([
+    ['1 hour', 48, 'device_telemetry_1h'],
+    ['1 day', 24 * 30, 'device_telemetry_1h'],
+    ['1 month', 24 * 365, 'device_telemetry_1h'],
+    ['1 hour', 24, 'device_telemetry_1m'], // not more than 24 h: the finer rollup
+    ['90 minutes', 48, 'device_telemetry_1m'], // 1-hour buckets would straddle 90-minute ones
+    ['5 minutes', 6, 'device_telemetry_1m'],
+    ['5 minutes', 1, 'device_telemetry'],
+    ['30 seconds', 48, 'device_telemetry'],
+    ['90 seconds', 48, 'device_telemetry'],
+  ])('on TimescaleDB, %p buckets over %d h read %s', (width, hours, source) => {
+    expect(chooseSource(w(width), hours, 'timescaledb')).toBe(source);
+  });
+
+  it('on plain PostgreSQL always reads the raw table (its rollups are views over it)', () => {
+    expect(chooseSource(w('1 hour'), 24 * 30, 'postgresql')).toBe('device_telemetry');
+  });
+
+  it('refuses a forced rollup that cannot serve the width', () => {
+    expect(ruleFor('device_telemetry_1m', w('5 minutes')).bucketSeconds).toBe(60);
+    expect(() => ruleFor('device_telemetry_1h', w('90 minutes'))).toThrow(/multiple of 3600 s/);
+  });
+});

@@ -27,7 +27,7 @@ export async function run(argv: string[]): Promise<void> {
   const { logger, lifecycle } = service;
   const metrics = writerMetrics(service.metrics);
 
-  const pool = createPool(config.postgres, 'iot-writer', 4);
+  const pool = createPool(config.postgres, 'iot-writer', 4, logger);
   lifecycle.onShutdown('postgres pool', () => pool.end());
   await waitFor('PostgreSQL', () => pool.query('SELECT 1 FROM device_telemetry LIMIT 0'), logger);
 

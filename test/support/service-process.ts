@@ -34,6 +34,11 @@ export class ServiceProcess {
     this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
   }
 
+  /** null while the process runs. */
+  get exitCode(): number | null {
+    return this.child.exitCode ?? (this.child.signalCode === null ? null : -1);
+  }
+
   get pid(): number {
     return this.child.pid ?? -1;
   }

@@ -5,9 +5,12 @@ import { ConfigError } from '../lib/errors';
 const commands: Record<string, { about: string; load: () => Promise<{ run(argv: string[]): Promise<void> }> }> = {
   bridge: { about: 'MQTT → validate → Avro → Kafka (invalid → DLQ)', load: () => import('../bridge') },
   writer: { about: 'Kafka consumer group → COPY batches into TimescaleDB', load: () => import('../writer') },
+  detector: { about: 'Kafka consumer group → sliding windows → alerts topic', load: () => import('../detector') },
+  alerts: { about: 'tail the alerts topic (--json, --from-beginning)', load: () => import('./alerts') },
   simulate: { about: 'a fleet of virtual devices publishing over MQTT', load: () => import('../simulator') },
   migrate: { about: 'create or upgrade the database schema', load: () => import('../db') },
   topics: { about: 'create the Kafka topics and register their schemas', load: () => import('./topics') },
+  analytics: { about: 'the fleet report: device statistics, anomalies, low battery', load: () => import('../analytics') },
 };
 
 function usage(): string {

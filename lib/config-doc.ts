@@ -22,13 +22,18 @@ function formatName(format: unknown): string {
   return 'custom';
 }
 
+/** Table cells are Markdown: a bare <id> would be read as an HTML tag and vanish, a | would split the cell. */
+function markdownText(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
 export function configTable(schema: object): string {
   const rows: string[] = ['| key | env | default | format | meaning |', '| --- | --- | --- | --- | --- |'];
   const walk = (node: object, path: string[]) => {
     for (const [name, child] of Object.entries(node)) {
       if (isLeaf(child)) {
         const shown = (child as { sensitive?: boolean }).sensitive ? '(secret)' : `\`${JSON.stringify(child.default)}\``;
-        rows.push(`| ${[...path, name].join('.')} | ${child.env ? `\`${child.env}\`` : ''} | ${shown} | ${formatName(child.format)} | ${child.doc ?? ''} |`);
+        rows.push(`| ${[...path, name].join('.')} | ${child.env ? `\`${child.env}\`` : ''} | ${shown} | ${formatName(child.format)} | ${markdownText(child.doc ?? '')} |`);
       } else if (typeof child === 'object' && child !== null) {
         walk(child, [...path, name]);
       }
@@ -43,8 +48,13 @@ export const CONFIG_END = '<!-- config:end -->';
 
 /** Replaces the generated block between the markers; returns the text unchanged if it has none. */
 export function withConfigTable(readme: string, schema: object): string {
-  const start = readme.indexOf(CONFIG_START);
-  const end = readme.indexOf(CONFIG_END);
-  if (start < 0 || end < start) return readme;
-  return `${readme.slice(0, start + CONFIG_START.length)}\n${configTable(schema)}\n${readme.slice(end)}`;
+  return replaceBlock(readme, CONFIG_START, CONFIG_END, configTable(schema));
+}
+
+/** Replaces what lies between two marker lines (any generated block); unchanged without them. */
+export function replaceBlock(text: string, start: string, end: string, body: string): string {
+  const from = text.indexOf(start);
+  const to = from < 0 ? -1 : text.indexOf(end, from);
+  if (to < 0) return text;
+  return `${text.slice(0, from + start.length)}\n${body}\n${text.slice(to)}`;
 }

@@ -53,21 +53,24 @@ describe('back-pressure', () => {
     const admin = testKafka().admin();
     await Promise.all([producer.connect(), admin.connect()]);
     try {
-      await service('postgres', 'stop');
       const t0 = Date.UTC(2026, 10, 1) * 1000;
       const readings: Reading[] = Array.from({ length: 3000 }, (_, i) => ({
         device_id: `dev-${i % 30}`, time: t0 + i * 1000, firmware: '1.0.0', temperature: 20, humidity: 50, battery: 80, seq: null, ingested_at: Date.now(),
       }));
-      await produce(producer, topics.telemetry, codec, readings);
+      // One reading first, so the writer knows the schema: the native registry keeps its
+      // schemas in the same PostgreSQL, and this test is about the writer's own writes.
+      await produce(producer, topics.telemetry, codec, readings.slice(0, 1));
+      await waitUntil('the first reading stored', async () => (await storedRows(db)).rows === 1);
+
+      await service('postgres', 'stop');
+      await produce(producer, topics.telemetry, codec, readings.slice(1));
 
       await waitUntil('the writer to fail and retry', async () => (await writer.metricValue('iot_writer_write_errors_total', { retriable: 'true' })) >= 3, 90000, 500);
       // Held down for a minute in all (a deliberate outage, not a wait for a condition).
       await new Promise((r) => setTimeout(r, 60000));
       expect(await writer.metricValue('iot_writer_write_errors_total', { retriable: 'false' })).toBe(0);
-      const [committed] = await admin.fetchOffsets({ groupId, topics: [topics.telemetry] });
-      expect(committed.partitions.every((p) => Number(p.offset) <= 0)).toBe(true); // nothing committed before it is stored
-      const lagWhileDown = await consumerLag(admin, groupId, topics.telemetry);
-      expect(lagWhileDown).toBe(readings.length);
+      // Nothing is committed before it is stored: all but the first reading are still behind.
+      expect(await consumerLag(admin, groupId, topics.telemetry)).toBe(readings.length - 1);
 
       await service('postgres', 'start');
       await waitUntil('every reading stored', async () => (await storedRows(db)).rows >= readings.length, 120000, 500);

@@ -1,0 +1,59 @@
+/**
+ * `npm run docs`: regenerates the tables of settings in the service READMEs from the schemas
+ * that read them (Telegraf's habit), so the documentation cannot drift from the code;
+ * docs.test.ts fails when a README was not regenerated.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { bridgeSchema } from '../bridge/config';
+import { detectorSchema } from '../detector/settings';
+import { CONFIG_END, CONFIG_START, configTable, replaceBlock } from '../lib/config-doc';
+import { SIMULATOR_FLAGS } from '../simulator/options';
+import { flagTable } from '../simulator/usage';
+import { writerSchema } from '../writer/config';
+
+/** Each README with a config table, and the convict schema the table is generated from. */
+export const CONFIG_TABLES: Record<string, object> = {
+  'bridge/README.md': bridgeSchema,
+  'writer/README.md': writerSchema,
+  // The detector logic's settings, until the README documents the service's whole schema.
+  'detector/README.md': detectorSchema,
+};
+
+export interface GeneratedBlock {
+  readme: string;
+  start: string;
+  end: string;
+  body: string;
+}
+
+/** Every generated block. The simulator sets every key by a flag too, so its table is the flags'. */
+export function generatedBlocks(): GeneratedBlock[] {
+  return [
+    ...Object.entries(CONFIG_TABLES).map(([readme, schema]) => ({ readme, start: CONFIG_START, end: CONFIG_END, body: configTable(schema) })),
+    { readme: 'simulator/README.md', start: '<!-- flags:start -->', end: '<!-- flags:end -->', body: flagTable(SIMULATOR_FLAGS) },
+  ];
+}
+
+export const ROOT = join(__dirname, '..');
+
+function main(): void {
+  for (const block of generatedBlocks()) {
+    const path = join(ROOT, block.readme);
+    const text = readFileSync(path, 'utf8');
+    if (!text.includes(block.start) || !text.includes(block.end)) {
+      console.error(`${block.readme}: no ${block.start} ... ${block.end} markers`);
+      process.exitCode = 1;
+      continue;
+    }
+    const updated = replaceBlock(text, block.start, block.end, block.body);
+    if (updated === text) {
+      console.log(`${block.readme}: up to date`);
+    } else {
+      writeFileSync(path, updated);
+      console.log(`${block.readme}: table regenerated`);
+    }
+  }
+}
+
+if (require.main === module) main();

@@ -3,7 +3,7 @@
 #
 # Everything the stack owns lives under $STACK_DIR (default <repo>/.stack, git-ignored):
 #   conf/   generated configs (from templates/), stack.settings (the ports in force)
-#   data/   postgres/, mosquitto/, kafka/         (deleted by down.sh --purge)
+#   data/   postgres/, mosquitto/, kafka/, prometheus/   (deleted by down.sh --purge)
 #   logs/   one log per service + install logs    (deleted by down.sh --purge)
 #   run/    pid files, the PostgreSQL socket dir  (deleted by down.sh --purge)
 #   kafka/libs/, apicurio/<version>/              the artifacts (kept by --purge)
@@ -18,7 +18,7 @@ STACK_DATA="$STACK_DIR/data"
 STACK_LOGS="$STACK_DIR/logs"
 STACK_RUN="$STACK_DIR/run"
 STACK_SETTINGS_FILE="$STACK_CONF/stack.settings"
-STACK_SERVICES=(postgres mosquitto kafka registry)
+STACK_SERVICES=(postgres mosquitto kafka registry prometheus)
 STACK_HOST=127.0.0.1
 
 # ---------------------------------------------------------------------------------------------
@@ -36,13 +36,19 @@ STACK_JAVA=${STACK_JAVA:-java}
 # Ports: environment > what the last up.sh saved in conf/stack.settings > defaults.
 # Saving them means service.sh and down.sh act on the ports up.sh used.
 # ---------------------------------------------------------------------------------------------
-STACK_SETTING_NAMES=(STACK_MQTT_PORT STACK_PG_PORT STACK_KAFKA_PORT STACK_KAFKA_CONTROLLER_PORT STACK_REGISTRY_PORT)
+STACK_SETTING_NAMES=(STACK_MQTT_PORT STACK_PG_PORT STACK_KAFKA_PORT STACK_KAFKA_CONTROLLER_PORT STACK_REGISTRY_PORT
+  STACK_PROMETHEUS_PORT STACK_BRIDGE_METRICS_PORT STACK_WRITER_METRICS_PORT STACK_DETECTOR_METRICS_PORT)
 declare -A STACK_DEFAULTS=(
   [STACK_MQTT_PORT]=1883
   [STACK_PG_PORT]=5432
   [STACK_KAFKA_PORT]=9092
   [STACK_KAFKA_CONTROLLER_PORT]=9093
   [STACK_REGISTRY_PORT]=8081
+  [STACK_PROMETHEUS_PORT]=9090
+  # where Prometheus looks for the pipeline's services (their METRICS_PORT defaults)
+  [STACK_BRIDGE_METRICS_PORT]=9464
+  [STACK_WRITER_METRICS_PORT]=9465
+  [STACK_DETECTOR_METRICS_PORT]=9466
 )
 
 stack_load_settings() {
@@ -305,15 +311,18 @@ pg_bin_dir() {
 }
 
 mosquitto_bin() { command -v mosquitto 2>/dev/null || { [[ -x /usr/sbin/mosquitto ]] && echo /usr/sbin/mosquitto; }; }
+prometheus_bin() { command -v prometheus 2>/dev/null || { [[ -x /usr/bin/prometheus ]] && echo /usr/bin/prometheus; }; }
 
-# Debian packages: mosquitto (+ clients for the readiness probe), postgresql, a JDK >= 17,
-# maven and curl. apt-get update and install run only when something is missing. Services the
-# packages would start (the distribution's own mosquitto and postgresql) are kept from starting.
+# Debian packages: mosquitto (+ clients for the readiness probe), postgresql, prometheus (with
+# promtool), a JDK >= 17, maven and curl. apt-get update and install run only when something is
+# missing. Services the packages would start (the distribution's own mosquitto, postgresql and
+# prometheus) are kept from starting.
 ensure_system_packages() {
   local missing=() major policy_created=0
   mosquitto_bin >/dev/null || missing+=(mosquitto)
   command -v mosquitto_pub >/dev/null || missing+=(mosquitto-clients)
   pg_bin_dir >/dev/null || missing+=(postgresql)
+  { prometheus_bin >/dev/null && command -v promtool >/dev/null; } || missing+=(prometheus)
   major=$(java_major 2>/dev/null || echo 0)
   if ((major < 17)); then
     [[ $STACK_JAVA == java ]] || die "STACK_JAVA=$STACK_JAVA is not a Java 17 or later"
@@ -324,12 +333,12 @@ ensure_system_packages() {
   command -v setsid >/dev/null || missing+=(util-linux)
   command -v ss >/dev/null || missing+=(iproute2)
   if ((${#missing[@]} == 0)); then
-    say "system packages present (mosquitto, postgresql $(basename "$(dirname "$(pg_bin_dir)")"), java $(java_major), maven, curl)"
+    say "system packages present (mosquitto, postgresql $(basename "$(dirname "$(pg_bin_dir)")"), prometheus, java $(java_major), maven, curl)"
     return 0
   fi
   [[ $EUID -eq 0 ]] || die "missing packages: ${missing[*]}; run as root or install them (apt-get install ${missing[*]})"
   if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-    # keep the packages' own services from starting (they would take ports 1883 and 5432)
+    # keep the packages' own services from starting (they would take ports 1883, 5432, 9090)
     printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
     chmod 755 /usr/sbin/policy-rc.d
     policy_created=1
@@ -341,7 +350,7 @@ ensure_system_packages() {
   if [[ -d /run/systemd/system ]]; then
     # on a systemd machine the packages enable their services at boot: this stack runs its own
     local unit
-    for unit in mosquitto postgresql; do
+    for unit in mosquitto postgresql prometheus; do
       if [[ " ${missing[*]} " == *" $unit "* ]]; then systemctl disable --now "$unit" >/dev/null 2>&1 || true; fi
     done
   fi
@@ -737,6 +746,67 @@ registry_kill() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Prometheus (Debian package): scrapes the pipeline's services on loopback, evaluates the
+# alerting rules of deploy/prometheus/alerts.yml (the same file compose uses)
+# ---------------------------------------------------------------------------------------------
+PROM_LOG="$STACK_LOGS/prometheus.log"
+PROM_CONF_DIR="$STACK_CONF/prometheus"
+PROM_CONF_FILE="$PROM_CONF_DIR/prometheus.yml"
+PROM_DATA="$STACK_DATA/prometheus"
+# file_sd folder: <job>-*.json files here add scrape targets without a restart (tests put
+# services started on random ports there); written to .stack/env as PROMETHEUS_TARGETS_DIR
+PROM_TARGETS_DIR="$PROM_CONF_DIR/targets"
+prometheus_url() { echo "http://$STACK_HOST:$STACK_PROMETHEUS_PORT"; }
+
+prometheus_pid() {
+  local pid
+  pid=$(cat "$(pid_file prometheus)" 2>/dev/null) || return 1
+  proc_alive "$pid" "$PROM_CONF_FILE" && echo "$pid"
+}
+# /-/ready answers 200 once the TSDB is open and the rules are loaded
+prometheus_ready() { [[ $(http_status "$(prometheus_url)/-/ready") == 200 ]]; }
+
+prometheus_configure() {
+  mkdir -p "$PROM_TARGETS_DIR" "$PROM_DATA"
+  # shellcheck disable=SC2034 # used by the template
+  PROM_RULES_FILE="$STACK_REPO_ROOT/deploy/prometheus/alerts.yml"
+  render_template "$STACK_NATIVE_DIR/templates/prometheus.yml" "$PROM_CONF_FILE"
+}
+
+prometheus_start() {
+  local pid before
+  if pid=$(prometheus_pid); then
+    # a changed template or port setting takes effect without a restart: SIGHUP reloads
+    before=$(cksum <"$PROM_CONF_FILE")
+    prometheus_configure
+    if [[ $(cksum <"$PROM_CONF_FILE") != "$before" ]]; then
+      say "prometheus config changed: reloading (SIGHUP $pid)"
+      kill -HUP "$pid"
+    fi
+    say "prometheus already running (pid $pid)"
+    return 0
+  fi
+  ensure_port_free prometheus "$STACK_PROMETHEUS_PORT"
+  prometheus_configure
+  say "starting prometheus on $STACK_HOST:$STACK_PROMETHEUS_PORT (data $(rel "$PROM_DATA"), targets in $(rel "$PROM_TARGETS_DIR"))"
+  launch prometheus "$PROM_LOG" "$(prometheus_bin)" "--config.file=$PROM_CONF_FILE" \
+    "--storage.tsdb.path=$PROM_DATA" --storage.tsdb.retention.time=7d \
+    "--web.listen-address=$STACK_HOST:$STACK_PROMETHEUS_PORT"
+}
+prometheus_wait() { wait_ready prometheus 60 "$PROM_LOG"; }
+prometheus_stop() {
+  local pid
+  pid=$(prometheus_pid) || return 0
+  stop_pid prometheus "$pid" TERM 30 # SIGTERM: closes the TSDB cleanly
+}
+prometheus_kill() {
+  local pid
+  pid=$(prometheus_pid) || return 0
+  say "killing prometheus (SIGKILL $pid)"
+  kill_tree "$pid"
+}
+
+# ---------------------------------------------------------------------------------------------
 # Generic service verbs (service.sh, up.sh, down.sh)
 # ---------------------------------------------------------------------------------------------
 check_service_name() {
@@ -746,7 +816,7 @@ check_service_name() {
 # svc_install NAME: what NAME needs on disk (each part a quick no-op when present)
 svc_install() {
   case $1 in
-    postgres | mosquitto) ensure_system_packages ;;
+    postgres | mosquitto | prometheus) ensure_system_packages ;;
     kafka) ensure_kafka_libs ;;
     registry) ensure_apicurio ;;
   esac
@@ -792,10 +862,12 @@ svc_port() {
     mosquitto) echo "$STACK_MQTT_PORT" ;;
     kafka) echo "$STACK_KAFKA_PORT" ;;
     registry) echo "$STACK_REGISTRY_PORT" ;;
+    prometheus) echo "$STACK_PROMETHEUS_PORT" ;;
   esac
 }
 
-# .stack/env: what the services and tests read (names as in the seed, plus Kafka and registry)
+# .stack/env: what the services and tests read (names as in the seed, plus Kafka, registry and
+# Prometheus)
 write_env_file() {
   cat >"$STACK_DIR/env.tmp" <<EOF
 MQTT_BROKER=$STACK_HOST
@@ -807,6 +879,8 @@ POSTGRES_PORT=$STACK_PG_PORT
 POSTGRES_DB=$PG_APP_DB
 POSTGRES_USER=$PG_APP_USER
 POSTGRES_PASSWORD=$PG_APP_PASSWORD
+PROMETHEUS_URL=$(prometheus_url)
+PROMETHEUS_TARGETS_DIR=$PROM_TARGETS_DIR
 EOF
   mv -f "$STACK_DIR/env.tmp" "$STACK_DIR/env"
 }

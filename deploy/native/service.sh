@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One service of the native stack, for fault tests and by hand:
-#   service.sh <mosquitto|postgres|kafka|registry|all> <start|stop|kill|restart|status>
+#   service.sh <mosquitto|postgres|kafka|registry|prometheus|all> <start|stop|kill|restart|status>
 #     start    start it unless running, wait until it answers (installs it if missing)
 #     stop     graceful stop (SIGTERM; postgres: fast shutdown), SIGKILL after a timeout
 #     kill     SIGKILL, no shutdown: a crash
@@ -10,13 +10,13 @@ set -euo pipefail
 # shellcheck source=deploy/native/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-usage() { die "usage: $0 <mosquitto|postgres|kafka|registry|all> <start|stop|kill|restart|status>"; }
+usage() { die "usage: $0 <mosquitto|postgres|kafka|registry|prometheus|all> <start|stop|kill|restart|status>"; }
 (($# == 2)) || usage
 name=$1 verb=$2
 if [[ $name == all ]]; then
   services=("${STACK_SERVICES[@]}")
   # stop in reverse order (the registry before its database)
-  [[ $verb != stop && $verb != kill ]] || services=(registry kafka mosquitto postgres)
+  [[ $verb != stop && $verb != kill ]] || services=(prometheus registry kafka mosquitto postgres)
 else
   check_service_name "$name"
   services=("$name")

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Start the native stack (Mosquitto, PostgreSQL, Kafka, Apicurio Registry) on 127.0.0.1,
+# Start the native stack (Mosquitto, PostgreSQL, Kafka, Apicurio Registry, Prometheus) on 127.0.0.1,
 # installing what is missing first. Idempotent: with everything running it only checks that
 # each service answers. See deploy/native/README.md.   Usage: npm run stack:up
 set -euo pipefail
@@ -13,11 +13,13 @@ stack_install
 stack_save_settings
 
 # PostgreSQL first (the registry stores its schemas there), then the others; the two JVMs
-# start side by side and are waited for afterwards.
+# and Prometheus start side by side and are waited for afterwards.
 svc_up postgres
 svc_up mosquitto
 svc_start kafka
 svc_start registry
+svc_start prometheus
+svc_wait prometheus
 svc_wait kafka
 svc_wait registry
 

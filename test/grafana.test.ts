@@ -14,20 +14,6 @@ const ROOT = join(__dirname, '..');
 const SQL_DATASOURCE = 'iot-timescaledb';
 const PROM_DATASOURCE = 'iot-prometheus';
 
-/**
- * The detector's metrics, as its author said it WILL export them: the detector service is being
- * written and cannot run yet. Replace this list by starting the detector as a ServiceProcess
- * and reading its /metrics (as for the bridge and writer below) once it exists.
- */
-const DETECTOR_METRICS_UNTIL_IT_RUNS = [
-  'iot_detector_readings_total',
-  'iot_detector_alerts_total',
-  'iot_detector_alerts_suppressed_total',
-  'iot_detector_devices',
-  'iot_detector_consumer_lag',
-  'iot_detector_event_time_lag_seconds',
-];
-
 const queries = dashboardQueries();
 const sqlQueries = queries.filter((q) => q.datasourceUid === SQL_DATASOURCE);
 const alertRules = parse(readFileSync(join(ROOT, 'deploy/prometheus/alerts.yml'), 'utf8')) as {
@@ -205,11 +191,15 @@ describe('PromQL of dashboards and alert rules names only exported metrics', () 
   async function exported(): Promise<Set<string>> {
     const bridge = new ServiceProcess('bridge', [], { ...topics.env, ...testMqttTopics().env });
     const writer = new ServiceProcess('writer', [], { ...topics.env, ...db.env, WRITER_GROUP_ID: `writer-${topics.telemetry}` });
-    running.push(bridge, writer);
+    const detector = new ServiceProcess('detector', [], { ...topics.env, DETECTOR_GROUP_ID: `detector-${topics.telemetry}` });
+    running.push(bridge, writer, detector);
     await bridge.waitForLog(/bridge running/);
     await writer.waitForLog(/writer running/);
-    const names = new Set<string>(['up', ...DETECTOR_METRICS_UNTIL_IT_RUNS]);
-    for (const service of [bridge, writer]) {
+    // The gauges appear once the detector is live on its assignment.
+    await detector.waitForLog(/assignment ready/);
+    await waitUntil('the detector lag gauges', async () => (await detector.metrics()).includes('iot_detector_consumer_lag{'));
+    const names = new Set<string>(['up']);
+    for (const service of [bridge, writer, detector]) {
       await waitUntil(`${service.command} metrics port`, () => service.metricsPort > 0);
       for (const n of exposedMetricNames(await service.metrics())) names.add(n);
     }

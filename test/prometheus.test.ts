@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { bridgeSchema } from '../bridge/config';
 import { writerSchema } from '../writer/config';
+import { detectorServiceSchema } from '../detector/config';
 import { createTestTopics, TestTopics, uniqueName } from './support/kafka';
 import { testMqttTopics } from './support/mqtt';
 import { createMigratedDatabase, TestDatabase } from './support/pg';
@@ -40,8 +41,7 @@ describe('Prometheus configuration', () => {
     const targets = Object.fromEntries(config.scrape_configs.map((j) => [j.job_name, j.static_configs.flatMap((s) => s.targets)]));
     expect(targets.bridge).toEqual([`127.0.0.1:${bridgeSchema.metrics.port.default}`]);
     expect(targets.writer).toEqual([`127.0.0.1:${writerSchema.metrics.port.default}`]);
-    // the detector's config (detector/config.ts) is being written; 9466 is its agreed default
-    expect(targets.detector).toEqual(['127.0.0.1:9466']);
+    expect(targets.detector).toEqual([`127.0.0.1:${detectorServiceSchema.metrics.port.default}`]);
   });
 });
 
@@ -75,31 +75,33 @@ describe('the native Prometheus scrapes the running services', () => {
     writeFileSync(file, JSON.stringify([{ targets: [`127.0.0.1:${service.metricsPort}`], labels: { test_run: run } }]));
   }
 
-  it('reports the bridge and writer targets up, and has their metrics', async () => {
+  it('reports the bridge, writer and detector targets up, and has their metrics', async () => {
     const bridge = new ServiceProcess('bridge', [], { ...topics.env, ...testMqttTopics().env });
     const writer = new ServiceProcess('writer', [], { ...topics.env, ...db.env, WRITER_GROUP_ID: `writer-${topics.telemetry}` });
-    running.push(bridge, writer);
-    await Promise.all([bridge.waitForLog(/bridge running/), writer.waitForLog(/writer running/)]);
+    const detector = new ServiceProcess('detector', [], { ...topics.env, DETECTOR_GROUP_ID: `detector-${topics.telemetry}` });
+    running.push(bridge, writer, detector);
+    await Promise.all([bridge.waitForLog(/bridge running/), writer.waitForLog(/writer running/), detector.waitForLog(/detector running/)]);
     await register('bridge', bridge);
     await register('writer', writer);
+    await register('detector', detector);
 
     const ours = async () => (await activeTargets(prometheus.url)).filter((t) => t.labels.test_run === run);
     const up = await waitUntil(
-      'both targets up',
+      'every target up',
       async () => {
         const targets = await ours();
-        return targets.length === 2 && targets.every((t) => t.health === 'up') && targets;
+        return targets.length === 3 && targets.every((t) => t.health === 'up') && targets;
       },
       60000,
       500,
     );
-    expect(up.map((t) => t.labels.job).sort()).toEqual(['bridge', 'writer']);
-    expect(up.map((t) => t.labels.instance).sort()).toEqual([`127.0.0.1:${bridge.metricsPort}`, `127.0.0.1:${writer.metricsPort}`].sort());
+    expect(up.map((t) => t.labels.job).sort()).toEqual(['bridge', 'detector', 'writer']);
+    expect(up.map((t) => t.labels.instance).sort()).toEqual([bridge, writer, detector].map((p) => `127.0.0.1:${p.metricsPort}`).sort());
 
     // the scrapes landed: `up` is 1, and each service's series are stored under its job
     const series = async (q: string) => (await instantQuery(prometheus.url, q)).map((s) => [s.metric.job, s.value]).sort();
-    expect(await series(`up{test_run="${run}"}`)).toEqual([['bridge', 1], ['writer', 1]]);
-    expect((await series(`process_cpu_seconds_total{test_run="${run}"}`)).map(([job]) => job)).toEqual(['bridge', 'writer']);
+    expect(await series(`up{test_run="${run}"}`)).toEqual([['bridge', 1], ['detector', 1], ['writer', 1]]);
+    expect((await series(`process_cpu_seconds_total{test_run="${run}"}`)).map(([job]) => job)).toEqual(['bridge', 'detector', 'writer']);
     expect(await series(`iot_bridge_messages_received_total{test_run="${run}"}`)).toEqual([['bridge', 0]]);
   });
 });

@@ -1,0 +1,86 @@
+import type { Alert, Reading } from '../schemas';
+import { generateFleet } from '../simulator/fleet';
+import type { GroundTruthEvent } from '../simulator/ground-truth';
+import { resolveConfig } from '../simulator/options';
+import { toFleetPlan } from '../simulator/plan';
+import { Detector } from './detector';
+import { defaultDetectorSettings, type DetectorSettings } from './settings';
+
+/**
+ * How the detector is scored against the project's simulator, shared by
+ * detector/evaluation.test.ts (which keeps the defaults honest) and bench/detector.ts (which
+ * reports the same figures at fleet scale), so both score the same way.
+ */
+
+/** Device time of the first simulated reading: fixed, so a seed always gives the same fleet. */
+export const EVALUATION_START_MS = Date.parse('2024-11-28T00:00:00Z');
+
+/** Simulator settings for normal data: no anomalies, no dropouts. */
+export const NORMAL_DATA: Record<string, unknown> = { 'anomalies.rate': 0, 'dropouts.rate': 0 };
+/** Simulator settings for spike-only anomalies at 5σ (rate 0.001 per reading). */
+export const SPIKES_5_SIGMA: Record<string, unknown> = {
+  'anomalies.rate': 0.001,
+  'anomalies.kinds': ['spike'],
+  'anomalies.spikeSigma': 5,
+  'dropouts.rate': 0,
+};
+
+export interface SimulatedFleet {
+  /** Readings as the bridge would produce them, in send order, with their send time. */
+  readings: { reading: Reading; emitAtMs: number }[];
+  /** Ground truth: every injected anomaly. */
+  events: GroundTruthEvent[];
+}
+
+/** A seeded fleet of `devices` reading every 5 s for `hours`, generated without a broker. */
+export function simulateReadings(devices: number, hours: number, seed: number, sim: Record<string, unknown>): SimulatedFleet {
+  const plan = toFleetPlan(
+    resolveConfig({ 'fleet.deviceCount': devices, 'fleet.interval': 5, 'fleet.duration': hours * 3600, 'fleet.withSeq': true, ...sim }),
+    seed,
+    EVALUATION_START_MS,
+  );
+  const events: GroundTruthEvent[] = [];
+  const readings: SimulatedFleet['readings'] = [];
+  for (const e of generateFleet(plan, (ev) => events.push(ev))) {
+    const r = e.reading;
+    readings.push({
+      reading: { device_id: r.device_id, time: r.timeMs * 1000, firmware: r.firmware, temperature: r.temperature, humidity: r.humidity, battery: r.battery, seq: r.seq, ingested_at: e.emitAtMs },
+      emitAtMs: e.emitAtMs,
+    });
+  }
+  return { readings, events };
+}
+
+/** Feeds the readings to a fresh detector as the service would, ticking every 5 s of send time. */
+export function detect(readings: SimulatedFleet['readings'], settings: DetectorSettings = defaultDetectorSettings()): Alert[] {
+  const det = new Detector(settings);
+  const alerts: Alert[] = [];
+  let nextTickMs = 0;
+  for (const { reading, emitAtMs } of readings) {
+    alerts.push(...det.onReading(reading, 0));
+    if (emitAtMs >= nextTickMs) {
+      nextTickMs = emitAtMs + 5000;
+      alerts.push(...det.onTick(det.eventTimeWatermarkUs, true, 0));
+    }
+  }
+  return alerts;
+}
+
+/** Simulate and detect in one go. */
+export function simulate(devices: number, hours: number, seed: number, sim: Record<string, unknown>): { alerts: Alert[]; events: GroundTruthEvent[] } {
+  const { readings, events } = simulateReadings(devices, hours, seed, sim);
+  return { alerts: detect(readings), events };
+}
+
+/** On normal data every alert but low battery (which is real in a simulated fleet) is false. */
+export function falseAlertsPerDeviceHour(alerts: readonly Alert[], devices: number, hours: number): number {
+  return alerts.filter((a) => a.kind !== 'low_battery').length / (devices * hours);
+}
+
+/** Share of injected spikes that raised an anomaly alert at the spiked reading itself. */
+export function spikeRecall(alerts: readonly Alert[], events: readonly GroundTruthEvent[]): { spikes: number; found: number; recall: number } {
+  const spikes = events.filter((e) => e.kind === 'spike');
+  const hit = new Set(alerts.filter((a) => a.kind === 'anomaly').map((a) => `${a.device_id}|${a.metric}|${a.reading_time}`));
+  const found = spikes.filter((e) => hit.has(`${e.device_id}|${e.metric}|${e.start_ms * 1000}`)).length;
+  return { spikes: spikes.length, found, recall: spikes.length === 0 ? Number.NaN : found / spikes.length };
+}

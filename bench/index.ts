@@ -34,7 +34,7 @@ function usage(): string {
 }
 
 /** Flags that take no value; every other `--name` takes the next word (or `--name=value`). */
-const SWITCHES = new Set(['help', 'profile']);
+const SWITCHES = new Set(['help', 'profile', 'no-kafka']);
 
 function parse(argv: string[]): { values: Flags; positionals: string[] } {
   const values: Flags = {};

@@ -1,4 +1,5 @@
 import { ConfigOf, kafkaSchema, metricsSchema, mqttSchema, registrySchema } from '../lib/config';
+import { ConfigError } from '../lib/errors';
 
 export const bridgeSchema = {
   mqtt: {
@@ -42,6 +43,12 @@ export const bridgeSchema = {
   metrics: metricsSchema,
   bridge: {
     maxBatch: { doc: 'Most records in one produce request', format: 'positive-int', default: 5000, env: 'BRIDGE_MAX_BATCH' },
+    maxBatchBytes: {
+      doc: 'Most bytes (keys, values, headers) in one produce request; keep it under the topics\' max.message.bytes (Kafka default 1048588)',
+      format: 'positive-int',
+      default: 1000000,
+      env: 'BRIDGE_MAX_BATCH_BYTES',
+    },
     maxInFlightSends: {
       doc: 'Produce requests in flight at once (1 keeps each device\'s readings in order across retries)',
       format: 'positive-int',
@@ -64,4 +71,22 @@ export type BridgeConfig = ConfigOf<typeof bridgeSchema>;
 export function subscriptionsOf(config: BridgeConfig['mqtt']): string[] {
   const filters = [config.topic, `${config.deviceTopicPrefix}+/telemetry`];
   return config.shareGroup ? filters.map((f) => `$share/${config.shareGroup}/${f}`) : filters;
+}
+
+/** Room a dead-lettered record needs beside its payload: DLQ headers (detail up to ~300 bytes), source topic, framing. */
+export const DLQ_RECORD_OVERHEAD_BYTES = 1024;
+
+/**
+ * Limits that are each valid but do not fit together: a rejected payload of the largest size
+ * the bridge accepts must fit in one produce request, or it would fail on every redelivery.
+ */
+export function checkBridgeLimits(config: BridgeConfig['bridge']): void {
+  if (config.maxPayloadBytes + DLQ_RECORD_OVERHEAD_BYTES > config.maxBatchBytes) {
+    throw new ConfigError([
+      {
+        key: 'BRIDGE_MAX_PAYLOAD_BYTES (bridge.maxPayloadBytes)',
+        message: `${config.maxPayloadBytes} plus ${DLQ_RECORD_OVERHEAD_BYTES} bytes of DLQ headers exceeds BRIDGE_MAX_BATCH_BYTES (${config.maxBatchBytes}): a rejected payload would not fit in a produce request`,
+      },
+    ]);
+  }
 }

@@ -8,7 +8,7 @@ import { createKafka } from '../lib/kafka';
 import { startService, waitFor } from '../lib/service';
 import { subjectOf } from '../lib/topics';
 import { Reading, telemetrySchemaText } from '../schemas';
-import { bridgeSchema, subscriptionsOf } from './config';
+import { bridgeSchema, checkBridgeLimits, subscriptionsOf } from './config';
 import { bridgeMetrics } from './metrics';
 import { MqttSession } from './mqtt-session';
 import { DEFAULT_READING_RULES, parseReading, ReadingRules } from './reading';
@@ -23,6 +23,7 @@ import { BatchSender } from './sender';
 export async function run(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { 'client-id': { type: 'string' } } });
   const config = loadConfig(bridgeSchema, { 'mqtt.clientId': values['client-id'] });
+  checkBridgeLimits(config.bridge);
   const service = await startService('bridge', config.metrics.port);
   const { logger, lifecycle } = service;
   const metrics = bridgeMetrics(service.metrics);
@@ -43,6 +44,7 @@ export async function run(argv: string[]): Promise<void> {
 
   const sender = new BatchSender((topicMessages) => producer.sendBatch({ topicMessages, acks: -1 }).then(() => undefined), {
     maxBatch: config.bridge.maxBatch,
+    maxBatchBytes: config.bridge.maxBatchBytes,
     maxInFlight: config.bridge.maxInFlightSends,
     onSent: (count, ms) => {
       metrics.produceSeconds.observe(ms / 1000);
@@ -82,7 +84,10 @@ export async function run(argv: string[]): Promise<void> {
         },
       });
     } else {
-      const rejection = { reason: result.reason, detail: result.detail, source: `mqtt:${msg.topic}`, value: msg.payload };
+      // An oversized payload is dead-lettered cut to the limit (the detail gives its full size):
+      // whole, it could exceed what Kafka takes in one record and fail on every redelivery.
+      const value = result.reason === 'payload_too_large' ? msg.payload.subarray(0, rules.maxPayloadBytes) : msg.payload;
+      const rejection = { reason: result.reason, detail: result.detail, source: `mqtt:${msg.topic}`, value };
       sender.push({
         topic: config.kafka.dlqTopic,
         message: dlqMessage(rejection, msg.receivedAt),

@@ -124,9 +124,14 @@ describe('parseReading accepts', () => {
     expect(r.ok && Object.keys(r.reading)).not.toContain('rssi');
   });
 
-  it('duplicate keys: JSON.parse keeps the last', () => {
-    const r = parseJson(`{"device_id":"d1","temperature":"bad","temperature":21.5,"timestamp":${NOW_S}}`);
+  it('a repeated key inside a nested extra field (nested values are dropped)', () => {
+    const r = parseJson(`{"device_id":"d1","location":{"lat":1,"lat":2},"temperature":21.5,"timestamp":${NOW_S}}`);
     expect(r.ok && r.reading.temperature).toBe(21.5);
+  });
+
+  it('nesting at exactly the depth limit', () => {
+    const nested = '['.repeat(rules.maxNestingDepth - 1) + ']'.repeat(rules.maxNestingDepth - 1);
+    expect(parseJson(`{"device_id":"d1","temperature":1,"timestamp":${NOW_S},"x":${nested}}`).ok).toBe(true);
   });
 
   it('a __proto__ key without polluting anything', () => {
@@ -178,7 +183,12 @@ describe('parseReading rejects', () => {
     ['not_an_object', 'a number', '42', undefined, /got number/],
     ['not_an_object', 'null', 'null', undefined, /got null/],
     ['not_an_object', 'a string', '"hello"'],
-    ['not_an_object', 'deeply nested arrays', deep],
+    ['nesting_too_deep', 'deeply nested arrays', deep, undefined, /deeper than 32 levels/],
+    ['nesting_too_deep', 'one level over the limit', '['.repeat(33) + ']'.repeat(33)],
+    ['nesting_too_deep', 'deep nesting inside a string-laden object', `{"a":"[[[","b":${'{"c":'.repeat(40)}1${'}'.repeat(40)}}`],
+    ['duplicate_key', 'a repeated device_id', `{"device_id":"a","device_id":"b","battery":1,"timestamp":${NOW_S}}`, undefined, /^payload: key "device_id" appears more than once$/],
+    ['duplicate_key', 'a repeated sensor, the first invalid', `{"device_id":"d1","temperature":"bad","temperature":21.5,"timestamp":${NOW_S}}`],
+    ['duplicate_key', 'a key repeated through an escape', `{"device_id":"a","device\\u005fid":"b","battery":1,"timestamp":${NOW_S}}`, undefined, /"device_id"/],
     ['missing_field', 'no device_id on the default topic', without('device_id'), undefined, /^device_id:/],
     ['missing_field', 'null device_id on the default topic', { ...base, device_id: null }],
     ['missing_field', 'no timestamp', without('timestamp'), undefined, /^timestamp:/],
@@ -188,7 +198,8 @@ describe('parseReading rejects', () => {
     ['wrong_type', 'humidity as an array', { ...base, humidity: [60] }, undefined, /^humidity: expected a number, got array$/],
     ['wrong_type', 'battery as an object', { ...base, battery: { v: 1 } }, undefined, /got object/],
     ['wrong_type', 'battery as a boolean', { ...base, battery: true }, undefined, /got boolean/],
-    ['wrong_type', 'deeply nested temperature', `{"device_id":"d1","timestamp":${NOW_S},"temperature":${deep}}`],
+    ['nesting_too_deep', 'deeply nested temperature', `{"device_id":"d1","timestamp":${NOW_S},"temperature":${deep}}`],
+    ['wrong_type', 'nested temperature', `{"device_id":"d1","timestamp":${NOW_S},"temperature":[[21]]}`],
     ['wrong_type', 'device_id as a number', { ...base, device_id: 42 }, undefined, /^device_id: expected a string, got number$/],
     ['wrong_type', 'timestamp as a boolean', { ...base, timestamp: true }, undefined, /^timestamp:/],
     ['wrong_type', 'timestamp as an object', { ...base, timestamp: { seconds: 1 } }],

@@ -11,8 +11,15 @@
  * Decisions a reader may look for:
  * - Unknown extra fields are ignored, not rejected, so devices can add fields before the
  *   schema knows them. There is therefore no `unknown_field` reason.
- * - Duplicate keys: JSON.parse keeps the last one. Accepted: detecting them would need a
- *   second parser on the hot path, and a device that repeats a key disagrees only with itself.
+ * - Duplicate keys at the top level are rejected (`duplicate_key`). JSON.parse would keep the
+ *   last one silently, and another parser (a log shipper, a DLQ tool) may keep the first, so
+ *   `{"device_id":"a","device_id":"b"}` would name a different device to each reader. Escapes
+ *   count: `"device\u005fid"` is `device_id`. Keys inside nested values are not checked: the
+ *   bridge drops nested values, so they cannot change what is stored.
+ * - Nesting deeper than `maxNestingDepth` is rejected (`nesting_too_deep`) before JSON.parse
+ *   sees it: V8 parses deep nesting without overflowing the stack, but 16 KB of `[` costs it
+ *   about 400 times as much CPU as 16 KB of flat JSON, a cheap way for one device to slow
+ *   the bridge. The seed payload has depth 1.
  * - `null` and an absent field mean the same thing for every optional field.
  * - Timestamps become integer microseconds, rounded to the nearest microsecond with ties to
  *   even. Rounding (not flooring) is what makes `1700000000.123456` (seconds) and
@@ -29,7 +36,9 @@ export type { Reading };
 export type RejectReason =
   | 'payload_too_large'
   | 'invalid_json'
+  | 'nesting_too_deep'
   | 'not_an_object'
+  | 'duplicate_key'
   | 'missing_field'
   | 'wrong_type'
   | 'out_of_range'
@@ -42,7 +51,9 @@ export type RejectReason =
 export const REJECT_REASONS: readonly RejectReason[] = [
   'payload_too_large',
   'invalid_json',
+  'nesting_too_deep',
   'not_an_object',
+  'duplicate_key',
   'missing_field',
   'wrong_type',
   'out_of_range',
@@ -63,6 +74,8 @@ export interface Range {
 export interface ReadingRules {
   /** Checked on the raw bytes, before decoding, so a huge payload costs nothing to refuse. */
   readonly maxPayloadBytes: number;
+  /** Arrays and objects inside each other; the payload's own object is depth 1. */
+  readonly maxNestingDepth: number;
   /** Must not carry the `g` or `y` flag (those make `test` stateful). */
   readonly deviceIdPattern: RegExp;
   readonly temperature: Range;
@@ -81,6 +94,7 @@ export interface ReadingRules {
 
 export const DEFAULT_READING_RULES: ReadingRules = Object.freeze({
   maxPayloadBytes: 16384,
+  maxNestingDepth: 32,
   // Letters and digits first, then also . _ : - ; at most 64 characters. This alone keeps
   // control characters, slashes, quotes and SQL-looking text out of identities.
   deviceIdPattern: /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/,
@@ -144,6 +158,8 @@ export function parseReading(payload: Buffer, mqttTopic: string, receivedAtMs: n
   } catch {
     return reject('invalid_json', 'payload: not valid UTF-8');
   }
+  const shape = scanStructure(text, rules.maxNestingDepth);
+  if (shape.tooDeep) return reject('nesting_too_deep', `payload: nested deeper than ${rules.maxNestingDepth} levels`);
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -153,6 +169,10 @@ export function parseReading(payload: Buffer, mqttTopic: string, receivedAtMs: n
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
     return reject('not_an_object', `payload: expected a JSON object, got ${kind(doc)}`);
+  }
+  // Only now is the scan's key list meaningful: the text is valid JSON with an object on top.
+  if (shape.duplicateKey !== undefined) {
+    return reject('duplicate_key', `payload: key ${quote(shape.duplicateKey)} appears more than once`);
   }
   const fields = doc as Record<string, unknown>;
 
@@ -240,6 +260,67 @@ export function parseReading(payload: Buffer, mqttTopic: string, receivedAtMs: n
       ingested_at: Math.floor(receivedAtMs),
     },
   };
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+
+/**
+ * One pass over the text before JSON.parse: stops as soon as nesting passes `maxDepth`, and
+ * notes the first key that repeats in the top-level object. Outside strings only brackets
+ * and commas matter, so the pass is a character loop without allocation except for the
+ * top-level keys. On text that is not valid JSON the key list means nothing; the caller
+ * uses it only once JSON.parse has accepted the text.
+ */
+function scanStructure(text: string, maxDepth: number): { tooDeep: boolean; duplicateKey?: string } {
+  let depth = 0;
+  let topIsObject = false;
+  let keyNext = false; // in the top-level object, right after `{` or `,`: the next string is a key
+  const keys: string[] = []; // a payload has few top-level keys: a linear search beats a Set
+  let duplicateKey: string | undefined;
+  const n = text.length;
+  // Without a backslash anywhere (the usual payload) a string ends at the next quote, which
+  // indexOf finds faster than a character loop.
+  const plain = !text.includes('\\');
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      const start = i;
+      let escaped = false;
+      if (plain) {
+        i = text.indexOf('"', i + 1);
+        if (i === -1) i = n;
+      } else {
+        for (i++; i < n; i++) {
+          const d = text.charCodeAt(i);
+          if (d === BACKSLASH) {
+            escaped = true;
+            i++;
+          } else if (d === QUOTE) break;
+        }
+      }
+      if (!keyNext) continue;
+      keyNext = false;
+      if (duplicateKey !== undefined) continue; // the first one is named; keep scanning for depth
+      let key: string;
+      try {
+        key = escaped ? (JSON.parse(text.slice(start, i + 1)) as string) : text.slice(start + 1, i);
+      } catch {
+        continue; // invalid JSON: JSON.parse will say so
+      }
+      if (keys.includes(key)) duplicateKey = key;
+      else keys.push(key);
+    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      if (++depth > maxDepth) return { tooDeep: true };
+      if (depth === 1) topIsObject = keyNext = c === 0x7b;
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      depth--;
+    } else if (c === COMMA && depth === 1) {
+      keyNext = topIsObject;
+    }
+  }
+  return { tooDeep: false, duplicateKey };
 }
 
 function reject(reason: RejectReason, detail: string): ParseResult {
@@ -338,7 +419,14 @@ function kind(value: unknown): string {
   return typeof value;
 }
 
-/** A device-supplied string made safe for logs and headers: escaped and cut short. */
+/**
+ * A device-supplied string made safe for logs and headers: cut short, then escaped to printable
+ * ASCII. JSON.stringify alone leaves DEL, bidi overrides (U+202E) and line separators (U+2028)
+ * as they are, and those make a log line read differently from what it holds.
+ */
 function quote(s: string): string {
-  return JSON.stringify(s.length > 80 ? `${s.slice(0, 80)}…` : s);
+  return JSON.stringify(s.length > 80 ? `${s.slice(0, 80)}...` : s).replace(
+    /[^\x20-\x7e]/g,
+    (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }

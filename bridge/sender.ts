@@ -15,6 +15,10 @@ export type SendBatch = (topicMessages: { topic: string; messages: Message[] }[]
  * grow with load and latency stays at one round trip when idle. At most `maxInFlight`
  * requests at once; with one (the default) records of a device keep their order even when
  * a request is retried. Memory is bounded by the caller (the MQTT session's in-flight limit).
+ *
+ * A request also stays under `maxBatchBytes`: Kafka refuses a record batch larger than the
+ * topic's `max.message.bytes` (1 MiB by default) as a whole, and does so again on every retry,
+ * so a burst of large dead-lettered payloads in one request would stall the bridge for good.
  */
 export class BatchSender {
   private queue: OutgoingRecord[] = [];
@@ -23,7 +27,7 @@ export class BatchSender {
 
   constructor(
     private readonly send: SendBatch,
-    private readonly options: { maxBatch: number; maxInFlight: number; onSent?: (count: number, ms: number) => void },
+    private readonly options: { maxBatch: number; maxBatchBytes: number; maxInFlight: number; onSent?: (count: number, ms: number) => void },
   ) {}
 
   get queued(): number {
@@ -43,12 +47,26 @@ export class BatchSender {
 
   private pump(): void {
     while (this.inFlight < this.options.maxInFlight && this.queue.length > 0) {
-      const batch = this.queue.length <= this.options.maxBatch ? this.queue : this.queue.slice(0, this.options.maxBatch);
-      this.queue = batch === this.queue ? [] : this.queue.slice(this.options.maxBatch);
+      const n = this.batchLength();
+      const batch = n === this.queue.length ? this.queue : this.queue.slice(0, n);
+      this.queue = batch === this.queue ? [] : this.queue.slice(n);
       this.inFlight++;
       void this.sendBatch(batch);
     }
     if (this.inFlight === 0 && this.queue.length === 0) for (const resolve of this.idle.splice(0)) resolve();
+  }
+
+  /** How many queued records the next request takes: at least one, within both limits. */
+  private batchLength(): number {
+    const limit = Math.min(this.queue.length, this.options.maxBatch);
+    let bytes = recordBytes(this.queue[0].message);
+    let n = 1;
+    while (n < limit) {
+      bytes += recordBytes(this.queue[n].message);
+      if (bytes > this.options.maxBatchBytes) break;
+      n++;
+    }
+    return n;
   }
 
   private async sendBatch(batch: OutgoingRecord[]): Promise<void> {
@@ -70,4 +88,22 @@ export class BatchSender {
     this.inFlight--;
     this.pump();
   }
+}
+
+/** Kafka's per-record framing (lengths, offsets, timestamp delta), rounded up. */
+const RECORD_OVERHEAD_BYTES = 32;
+
+/** What a record adds to a request: key, value, header names and values, framing. */
+export function recordBytes(message: Message): number {
+  let n = RECORD_OVERHEAD_BYTES + byteLength(message.key) + byteLength(message.value);
+  for (const [name, value] of Object.entries(message.headers ?? {})) {
+    n += Buffer.byteLength(name);
+    for (const v of Array.isArray(value) ? value : [value]) n += byteLength(v);
+  }
+  return n;
+}
+
+function byteLength(v: Buffer | string | null | undefined): number {
+  if (v === null || v === undefined) return 0;
+  return typeof v === 'string' ? Buffer.byteLength(v) : v.length;
 }

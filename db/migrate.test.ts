@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, appendFileSync, writeFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, appendFileSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PGliteDb, startPGlite } from './pglite';
@@ -109,7 +109,7 @@ describe('migrate on TimescaleDB (PGlite with TimescaleDB 2.23)', () => {
   it('applies every migration for TimescaleDB once; a second run changes nothing', async () => {
     expect(first.engine).toBe('timescaledb');
     expect(first.timescaledbVersion).toMatch(/^2\.\d+/);
-    expect(first.applied).toEqual(['0001_tables', '0003_hypertable', '0004_rollups']);
+    expect(first.applied).toEqual(['0001_tables', '0003_hypertable', '0004_rollups', '0005_roles']);
     expect(first.missing).toEqual([]);
     expect(first.warnings).toEqual([]);
     expect(firstLog.warnings).toEqual([]);
@@ -304,7 +304,7 @@ describe('migrate on PostgreSQL without TimescaleDB (PGlite)', () => {
   it('applies the plain migrations once, warns once naming what is missing, and a second run changes nothing', async () => {
     expect(first.engine).toBe('postgresql');
     expect(first.timescaledbVersion).toBeNull();
-    expect(first.applied).toEqual(['0001_tables', '0002_time_bucket', '0004_rollups']);
+    expect(first.applied).toEqual(['0001_tables', '0002_time_bucket', '0004_rollups', '0005_roles', '0006_time_bucket_inline', '0007_rollup_state']);
     expect(first.policies).toEqual([]);
     expect(first.missing).toEqual(['hypertable', 'compression', 'retention policy', 'continuous aggregates']);
     expect(firstLog.warnings).toHaveLength(1);
@@ -322,10 +322,14 @@ describe('migrate on PostgreSQL without TimescaleDB (PGlite)', () => {
       { relname: 'device_alerts', relkind: 'r' },
       { relname: 'device_telemetry', relkind: 'r' },
       { relname: 'device_telemetry_1h', relkind: 'v' },
+      { relname: 'device_telemetry_1h_state', relkind: 'r' },
       { relname: 'device_telemetry_1m', relkind: 'v' },
+      { relname: 'device_telemetry_1m_state', relkind: 'r' },
       { relname: 'schema_migrations', relkind: 'r' },
     ]);
-    for (const view of ['device_telemetry_1m', 'device_telemetry_1h']) expect(await columnsOf(db, view)).toEqual(ROLLUP_COLUMNS);
+    // the columns of the continuous aggregates, then the per-metric counts and sums of the state tables
+    const extra = ['temperature', 'humidity', 'battery'].flatMap((m) => [[`${m}_count`, 'bigint'], [`${m}_sum`, 'double precision']]);
+    for (const view of ['device_telemetry_1m', 'device_telemetry_1h']) expect(await columnsOf(db, view)).toEqual([...ROLLUP_COLUMNS, ...extra]);
     expect((await columnsOf(db, 'device_alerts')).map((c) => c[0])).toEqual([
       'alert_id', 'device_id', 'kind', 'metric', 'value', 'mean', 'stddev', 'z', 'threshold', 'reading_time', 'detected_at', 'details',
     ]);
@@ -356,6 +360,37 @@ describe('migrate on PostgreSQL without TimescaleDB (PGlite)', () => {
     await runSeedQueries(db);
     const m = await db.query<{ n: number }>(`SELECT sum(reading_count)::int AS n FROM device_telemetry_1m`);
     expect(m.rows[0].n).toBe((await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM device_telemetry`)).rows[0].n);
+  });
+
+  it('creates the group roles NOLOGIN with exactly their privileges, and says on each run when one lacks them', async () => {
+    const roles = await db.query(`SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname IN ('iot_writer', 'iot_reader') ORDER BY 1`);
+    expect(roles.rows).toEqual([{ rolname: 'iot_reader', rolcanlogin: false }, { rolname: 'iot_writer', rolcanlogin: false }]);
+    const privileges = await db.query<{ role: string; rel: string; held: string }>(
+      `SELECT r AS role, rel, string_agg(p, ',' ORDER BY p) FILTER (WHERE has_table_privilege(r, rel, p)) AS held
+         FROM unnest(ARRAY['iot_writer', 'iot_reader']) r,
+              unnest(ARRAY['device_telemetry', 'device_alerts', 'device_telemetry_1m', 'device_telemetry_1h']) rel,
+              unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER']) p
+        GROUP BY r, rel ORDER BY r, rel`,
+    );
+    expect(privileges.rows).toEqual([
+      { role: 'iot_reader', rel: 'device_alerts', held: 'SELECT' },
+      { role: 'iot_reader', rel: 'device_telemetry', held: 'SELECT' },
+      { role: 'iot_reader', rel: 'device_telemetry_1h', held: 'SELECT' },
+      { role: 'iot_reader', rel: 'device_telemetry_1m', held: 'SELECT' },
+      { role: 'iot_writer', rel: 'device_alerts', held: 'INSERT,SELECT' },
+      { role: 'iot_writer', rel: 'device_telemetry', held: 'INSERT,SELECT' },
+      { role: 'iot_writer', rel: 'device_telemetry_1h', held: null },
+      { role: 'iot_writer', rel: 'device_telemetry_1m', held: null },
+    ]);
+
+    await db.query('REVOKE ALL ON device_telemetry FROM iot_reader');
+    const after = await migrate(db, { logger: recorder() });
+    expect(after.warnings.filter((w) => w.includes('group role'))).toEqual([
+      expect.stringMatching(/^group role iot_reader exists but has no privileges .*run db\/migrations\/0005_roles\.sql again/),
+    ]);
+    // The fix the warning gives: the migration file again, as the owner of the tables.
+    await db.exec(readFileSync(path.join(defaultMigrationsDir(), '0005_roles.sql'), 'utf8'));
+    expect((await migrate(db, { logger: recorder() })).warnings.filter((w) => w.includes('group role'))).toEqual([]);
   });
 
   it('refuses a migration edited after it was applied, and reports migrations it does not know', async () => {

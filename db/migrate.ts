@@ -174,6 +174,7 @@ export async function migrate(db: SqlRunner, options: MigrateOptions = {}): Prom
         report.alreadyApplied.push(mig.name);
       }
     }
+    if ([...report.applied, ...report.alreadyApplied].includes(ROLES_MIGRATION)) report.warnings.push(...(await roleWarnings(runner)));
     const known = new Set(migrations.map((m) => m.version));
     const unknown = previous.filter((row) => !known.has(row.version)).map((row) => row.name);
     if (unknown.length > 0) {
@@ -195,7 +196,7 @@ export async function migrate(db: SqlRunner, options: MigrateOptions = {}): Prom
       report.warnings.unshift(
         `TimescaleDB is not available on this server: missing ${report.missing.join(', ')}. ` +
           `device_telemetry is a plain table, TELEMETRY_COMPRESS_AFTER (${compressAfter}) and TELEMETRY_RETENTION (${retention}) are not enforced, ` +
-          'device_telemetry_1m and device_telemetry_1h are plain views over the raw table, and time_bucket() is a shim over date_bin()',
+          'device_telemetry_1m and device_telemetry_1h are tables kept by a trigger on device_telemetry instead of continuous aggregates, and time_bucket() is a shim over date_bin()',
       );
     }
     if (report.warnings.length > 0) log.warn({ engine: report.engine, missing: report.missing }, report.warnings.join('; '));
@@ -206,6 +207,31 @@ export async function migrate(db: SqlRunner, options: MigrateOptions = {}): Prom
   } finally {
     release(failed);
   }
+}
+
+const ROLES_MIGRATION = '0005_roles';
+
+/**
+ * The group roles of migration 0005 must exist and hold their grants. A migrating role
+ * without CREATEROLE cannot create them, and a role created after 0005 ran has no grants:
+ * both are said on every run, with the fix, instead of once in a server notice nobody reads.
+ */
+async function roleWarnings(db: SqlRunner): Promise<string[]> {
+  const { rows } = await db.query(
+    `SELECT g.role, r.oid IS NOT NULL AS present,
+            CASE WHEN r.oid IS NULL THEN false ELSE has_table_privilege(r.oid, 'device_telemetry', g.privilege) END AS granted
+       FROM (VALUES ('iot_writer', 'INSERT'), ('iot_reader', 'SELECT')) AS g(role, privilege)
+       LEFT JOIN pg_roles r ON r.rolname = g.role
+      ORDER BY g.role DESC`,
+  );
+  const fix = `then run db/migrations/${ROLES_MIGRATION}.sql again with psql as the owner of the tables (it is idempotent)`;
+  return rows
+    .filter((r) => !r.granted)
+    .map((r) =>
+      r.present
+        ? `group role ${r.role} exists but has no privileges on device_telemetry (created after migration ${ROLES_MIGRATION}): ${fix}`
+        : `group role ${r.role} does not exist and this database role may not create roles: an administrator runs CREATE ROLE ${r.role} NOLOGIN, ${fix}`,
+    );
 }
 
 /** A pool hands out one connection for the whole run: transactions need a single session. */

@@ -87,7 +87,7 @@ export class DetectorLoop {
     this.ready.catch((err) => this.logger.error({ err }, 'preparing the assignment failed'));
   }
 
-  readonly eachBatch = async ({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> => {
+  readonly eachBatch = async ({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload): Promise<void> => {
     await waitHeartbeating(this.ready, heartbeat);
     if (batch.topic !== this.options.telemetryTopic || !this.next.has(batch.partition) || isStale()) return;
     const messages = batch.messages;
@@ -117,6 +117,8 @@ export class DetectorLoop {
     await this.clients.consumer.commitOffsets([
       { topic: batch.topic, partition: batch.partition, offset: next.toString(), metadata: commitMetadata(Number(last.timestamp)) },
     ]);
+    // KafkaJS fetches on from the resolved offset (auto-resolve is off: nothing counts as done before its commit).
+    resolveOffset(last.offset);
     this.next.set(batch.partition, next);
     this.lastBatchWallMs = Date.now();
     this.metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(BigInt(batch.highWatermark) - next)));

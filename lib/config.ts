@@ -1,4 +1,5 @@
 import convict from 'convict';
+import { readFileSync } from 'node:fs';
 import { ConfigError } from './errors';
 
 /**
@@ -23,6 +24,21 @@ export const kafkaSchema = {
   telemetryTopic: { doc: 'Topic of validated readings', format: 'topic', default: 'iot.telemetry.v1', env: 'TELEMETRY_TOPIC' },
   dlqTopic: { doc: 'Dead-letter topic for rejected payloads', format: 'topic', default: 'iot.telemetry.dlq', env: 'DLQ_TOPIC' },
   alertsTopic: { doc: 'Topic of alerts', format: 'topic', default: 'iot.alerts.v1', env: 'ALERTS_TOPIC' },
+  saslMechanism: {
+    doc: 'Kafka SASL mechanism: plain, scram-sha-256 or scram-sha-512 ("": no SASL)',
+    format: ['', 'plain', 'scram-sha-256', 'scram-sha-512'],
+    default: '',
+    env: 'KAFKA_SASL_MECHANISM',
+  },
+  saslUsername: { doc: 'Kafka SASL user name', format: String, default: '', env: 'KAFKA_SASL_USERNAME' },
+  saslPassword: { doc: 'Kafka SASL password', format: String, default: '', env: 'KAFKA_SASL_PASSWORD', sensitive: true },
+  ssl: { doc: 'Connect to Kafka over TLS, verifying the brokers\' certificates', format: 'boolean-text', default: false, env: 'KAFKA_SSL' },
+  sslCaFile: {
+    doc: 'PEM file of the CAs that signed the brokers\' certificates ("": the system\'s); needs KAFKA_SSL=true',
+    format: String,
+    default: '',
+    env: 'KAFKA_SSL_CA_FILE',
+  },
 };
 
 export const registrySchema = {
@@ -90,6 +106,20 @@ convict.addFormat({
   coerce: (v: string) => Number(v),
 });
 
+// convict's own Boolean reads every string but "false" as true, so KAFKA_SSL=0 would mean TLS.
+convict.addFormat({
+  name: 'boolean-text',
+  validate(value: unknown) {
+    if (typeof value !== 'boolean') throw new Error('must be true or false');
+  },
+  coerce: (v: string) => {
+    const text = v.trim().toLowerCase();
+    if (text === 'true' || text === '1') return true;
+    if (text === 'false' || text === '0' || text === '') return false;
+    return v;
+  },
+});
+
 /** The shape of the values a convict schema describes: each leaf typed by its default. */
 export type ConfigOf<S> = { [K in keyof S]: S[K] extends { default: infer D } ? D : ConfigOf<S[K]> };
 
@@ -102,8 +132,8 @@ export function loadConfig<S extends object>(
   overrides: Record<string, unknown> = {},
   env: NodeJS.ProcessEnv = process.env,
 ): ConfigOf<S> {
-  const config = convict(schema as convict.Schema<ConfigOf<S>>, { env, args: [] });
   const problems: { key: string; message: string }[] = [];
+  const config = convict(schema as convict.Schema<ConfigOf<S>>, { env: withSecretFiles(schema, env, problems), args: [] });
   for (const [key, value] of Object.entries(overrides)) {
     if (value === undefined) continue;
     try {
@@ -119,6 +149,36 @@ export function loadConfig<S extends object>(
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config.getProperties() as ConfigOf<S>;
+}
+
+/**
+ * Secrets from files (Docker and Kubernetes secrets are files): for every sensitive key,
+ * `<ENV>_FILE` names a file whose content, less one trailing newline, is the value. Setting
+ * both is an error, as it is unclear which one the operator meant.
+ */
+function withSecretFiles(schema: unknown, env: NodeJS.ProcessEnv, problems: { key: string; message: string }[]): NodeJS.ProcessEnv {
+  let out = env;
+  for (const name of sensitiveEnvNames(schema)) {
+    const file = env[`${name}_FILE`];
+    if (file === undefined || file === '') continue;
+    if (env[name] !== undefined && env[name] !== '') {
+      problems.push({ key: `${name}_FILE`, message: `set ${name} or ${name}_FILE, not both` });
+      continue;
+    }
+    try {
+      out = { ...out, [name]: readFileSync(file, 'utf8').replace(/\r?\n$/, '') };
+    } catch (err) {
+      problems.push({ key: `${name}_FILE`, message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
+    }
+  }
+  return out;
+}
+
+function sensitiveEnvNames(node: unknown): string[] {
+  if (typeof node !== 'object' || node === null) return [];
+  const leaf = node as { sensitive?: unknown; env?: unknown; default?: unknown };
+  if ('default' in leaf) return leaf.sensitive === true && typeof leaf.env === 'string' ? [leaf.env] : [];
+  return Object.values(node).flatMap(sensitiveEnvNames);
 }
 
 /** convict reports "path: message: value was ..." one per line; name the env var an operator sets. */

@@ -24,6 +24,12 @@ export const kafkaSchema = {
   telemetryTopic: { doc: 'Topic of validated readings', format: 'topic', default: 'iot.telemetry.v1', env: 'TELEMETRY_TOPIC' },
   dlqTopic: { doc: 'Dead-letter topic for rejected payloads', format: 'topic', default: 'iot.telemetry.dlq', env: 'DLQ_TOPIC' },
   alertsTopic: { doc: 'Topic of alerts', format: 'topic', default: 'iot.alerts.v1', env: 'ALERTS_TOPIC' },
+  sessionTimeoutMs: {
+    doc: 'Consumer groups: how long a silent member keeps its partitions (a crashed writer or detector stalls them this long)',
+    format: 'positive-int',
+    default: 10000,
+    env: 'KAFKA_SESSION_TIMEOUT_MS',
+  },
   saslMechanism: {
     doc: 'Kafka SASL mechanism: plain, scram-sha-256 or scram-sha-512 ("": no SASL)',
     format: ['', 'plain', 'scram-sha-256', 'scram-sha-512'],

@@ -62,3 +62,11 @@ export function createKafka(config: KafkaConnection, logger: Logger, role: strin
     retry: { initialRetryTime: 200, retries: 10 },
   });
 }
+
+/**
+ * Group membership timing for a consumer: a member silent for the session timeout loses its
+ * partitions to the others; heartbeats go three times per timeout, as Kafka recommends.
+ */
+export function groupTimeouts(config: { sessionTimeoutMs: number }): { sessionTimeout: number; heartbeatInterval: number } {
+  return { sessionTimeout: config.sessionTimeoutMs, heartbeatInterval: Math.max(500, Math.floor(config.sessionTimeoutMs / 3)) };
+}

@@ -31,6 +31,9 @@ const FAULTS: Fault[] = ['bridge', 'writer', 'detector', 'kafka', 'postgres', 'm
 interface Recovery {
   fault: Fault;
   atSecond: number;
+  /** Until the replacement process said it is ready, or the restart command returned. */
+  readyMs: number;
+  /** Until readings flowed again. */
   recoverMs: number;
 }
 
@@ -125,6 +128,7 @@ describe('chaos', () => {
         default:
           await run('bash', [SERVICE_SH, fault, 'restart']);
       }
+      const readyMs = Date.now() - t0;
       // Recovered: new readings reach the database again (the detector: it judges again).
       if (fault === 'detector') {
         const live = detector;
@@ -132,7 +136,7 @@ describe('chaos', () => {
       } else {
         await waitUntil(`rows to grow again after the ${fault} fault`, async () => (await storedCount()) > before, 180000, 200);
       }
-      recoveries.push({ fault, atSecond: Math.round((t0 - begun) / 1000), recoverMs: Date.now() - t0 });
+      recoveries.push({ fault, atSecond: Math.round((t0 - begun) / 1000), readyMs, recoverMs: Date.now() - t0 });
     }
     stop.abort();
     const summary = await simulation;
@@ -186,7 +190,9 @@ describe('chaos', () => {
     };
     process.stdout.write(
       `\nchaos figures (CHAOS_SEED=${SEED} repeats this schedule):\n${JSON.stringify(figures, null, 2)}\n` +
-        `recovery (fault at s → ms until readings flowed again):\n${recoveries.map((r) => `  ${r.fault.padEnd(9)} at ${String(r.atSecond).padStart(3)} s: ${r.recoverMs} ms`).join('\n')}\n`,
+        `recovery (fault at s: ms until the service was back, ms until readings flowed again):\n${recoveries
+          .map((r) => `  ${r.fault.padEnd(9)} at ${String(r.atSecond).padStart(3)} s: back after ${r.readyMs} ms, flowing after ${r.recoverMs} ms`)
+          .join('\n')}\n`,
     );
 
     expect(recoveries.map((r) => r.fault).sort()).toEqual([...FAULTS].sort());

@@ -1,18 +1,48 @@
-import { telemetryCopyRow } from './rows';
-import { copyText } from './copy-format';
+import { Reading } from '../schemas';
+import { CopyBinaryWriter } from './copy-format';
+import { encodeReading } from './rows';
+import { telemetryTable } from './tables';
 
-describe('COPY text encoding', () => {
-  it('escapes the characters COPY treats specially', () => {
-    expect(copyText('a\\b\tc\nd\re')).toBe('a\\\\b\\tc\\nd\\re');
-    expect(copyText(null)).toBe('\\N');
-    expect(copyText('plain')).toBe('plain');
+function reading(device: string, time: number, temperature: number): Reading {
+  return { device_id: device, time, firmware: null, temperature, humidity: null, battery: 80, seq: null, ingested_at: 0 };
+}
+
+describe('COPY binary encoding', () => {
+  it('encodes a reading: header, field count, exact int64 microseconds since 2000, NULLs, doubles, trailer', () => {
+    const w = new CopyBinaryWriter();
+    encodeReading(w, { ...reading('dév-1', 1732800000123456, 21.5), humidity: null });
+    const data = Buffer.concat(w.finish());
+    expect(data.subarray(0, 11).toString('latin1')).toBe('PGCOPY\n\xff\r\n\0');
+    let at = 19;
+    expect(data.readInt16BE(at)).toBe(6);
+    expect(data.readInt32BE((at += 2))).toBe(8);
+    expect(data.readBigInt64BE((at += 4))).toBe(1732800000123456n - 946684800000000n);
+    expect(data.readInt32BE((at += 8))).toBe(Buffer.byteLength('dév-1'));
+    expect(data.subarray((at += 4), at + 6).toString('utf8')).toBe('dév-1');
+    expect(data.readInt32BE((at += 6))).toBe(-1); // firmware
+    expect(data.readInt32BE((at += 4))).toBe(8);
+    expect(data.readDoubleBE((at += 4))).toBe(21.5);
+    expect(data.readInt32BE((at += 8))).toBe(-1); // humidity
+    expect(data.readDoubleBE((at += 8))).toBe(80);
+    expect(data.readInt16BE((at += 8))).toBe(-1);
+    expect(data.length).toBe(at + 2);
   });
 
-  it('encodes a reading with its order, integer microseconds and NULLs', () => {
-    const row = telemetryCopyRow(
-      { device_id: 'dev-1', time: 1732800000123456, firmware: null, temperature: 21.5, humidity: null, battery: 80, seq: null, ingested_at: 0 },
-      7,
-    );
-    expect(row).toBe('7\t1732800000123456\tdev-1\t\\N\t21.5\t\\N\t80\n');
+  it('keeps times before 2000 exact and rows whole across 64 KiB chunks', () => {
+    const w = new CopyBinaryWriter();
+    for (let i = 0; i < 5000; i++) encodeReading(w, reading(`dev-${i}`, -1234567 - i, i));
+    const chunks = w.finish();
+    expect(chunks.length).toBeGreaterThan(1);
+    const data = Buffer.concat(chunks);
+    expect(data.readBigInt64BE(19 + 2 + 4)).toBe(-1234567n - 946684800000000n);
+  });
+});
+
+describe('first of each identity', () => {
+  it('keeps the first reading of each (device_id, time) in order, and returns the batch itself when all are distinct', () => {
+    const batch = [reading('a', 1, 1), reading('b', 1, 2), reading('a', 2, 3)];
+    expect(telemetryTable.distinct(batch)).toBe(batch);
+    const dup = [...batch, reading('a', 1, 99), reading('c', 5, 4), reading('b', 1, 98)];
+    expect(telemetryTable.distinct(dup).map((r) => r.temperature)).toEqual([1, 2, 3, 4]);
   });
 });

@@ -1,51 +1,40 @@
 import { Alert, Reading } from '../schemas';
-import { copyNumber, copyText } from './copy-format';
+import { CopyBinaryWriter } from './copy-format';
 
 /**
- * The staging table takes device time as integer microseconds, so the conversion to
- * timestamptz happens in SQL with exact integer arithmetic (no float rounding that could
- * change a reading's identity).
+ * The staging tables have the target's own column types, so the insert moves values without
+ * conversion. Device time goes over the wire as integer microseconds (binary timestamptz is
+ * exactly that), so no float rounding can change a reading's identity.
  */
-export const TELEMETRY_STAGING_COLUMNS = ['ord', 'time_us', 'device_id', 'firmware', 'temperature', 'humidity', 'battery'];
+export const TELEMETRY_STAGING_COLUMNS = ['time', 'device_id', 'firmware', 'temperature', 'humidity', 'battery'];
 
-export function telemetryCopyRow(reading: Reading, ord: number): string {
-  return (
-    ord +
-    '\t' +
-    reading.time +
-    '\t' +
-    copyText(reading.device_id) +
-    '\t' +
-    copyText(reading.firmware) +
-    '\t' +
-    copyNumber(reading.temperature) +
-    '\t' +
-    copyNumber(reading.humidity) +
-    '\t' +
-    copyNumber(reading.battery) +
-    '\n'
-  );
+export function encodeReading(w: CopyBinaryWriter, reading: Reading): void {
+  w.row(6);
+  w.timestamptz(reading.time);
+  w.text(reading.device_id);
+  w.text(reading.firmware);
+  w.float8(reading.temperature);
+  w.float8(reading.humidity);
+  w.float8(reading.battery);
 }
 
 export const ALERT_STAGING_COLUMNS = [
-  'ord', 'alert_id', 'device_id', 'kind', 'metric', 'value', 'mean', 'stddev', 'z', 'threshold',
-  'reading_time_us', 'detected_at_ms', 'details',
+  'alert_id', 'device_id', 'kind', 'metric', 'value', 'mean', 'stddev', 'z', 'threshold',
+  'reading_time', 'detected_at', 'details',
 ];
 
-export function alertCopyRow(alert: Alert, ord: number): string {
-  return [
-    String(ord),
-    copyText(alert.alert_id),
-    copyText(alert.device_id),
-    copyText(alert.kind),
-    copyText(alert.metric),
-    copyNumber(alert.value),
-    copyNumber(alert.mean),
-    copyNumber(alert.stddev),
-    copyNumber(alert.z),
-    copyNumber(alert.threshold),
-    String(alert.reading_time),
-    String(alert.detected_at),
-    copyText(alert.details),
-  ].join('\t') + '\n';
+export function encodeAlert(w: CopyBinaryWriter, alert: Alert): void {
+  w.row(12);
+  w.text(alert.alert_id);
+  w.text(alert.device_id);
+  w.text(alert.kind);
+  w.text(alert.metric);
+  w.float8(alert.value);
+  w.float8(alert.mean);
+  w.float8(alert.stddev);
+  w.float8(alert.z);
+  w.float8(alert.threshold);
+  w.timestamptz(alert.reading_time);
+  w.timestamptz(alert.detected_at * 1000);
+  w.text(alert.details); // staged as text, cast to jsonb by the insert
 }

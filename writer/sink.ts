@@ -13,6 +13,12 @@ export interface TopicSink<T> {
   batcher: Batcher<T, WriteResult>;
 }
 
+/**
+ * Flushes of one table in flight at once. Two let one batch be copied and inserted while the
+ * previous commits; with the alerts sink that is the writer's pool of 4 connections.
+ */
+const FLUSHES_IN_FLIGHT = 2;
+
 export function createTopicSink<T>(
   topic: string,
   table: TableSpec<T>,
@@ -24,6 +30,7 @@ export function createTopicSink<T>(
   const batcher = new Batcher<T, WriteResult>((records) => writeBatch(pool, table, records), {
     maxRecords: options.batchSize,
     lingerMs: options.lingerMs,
+    maxInFlight: FLUSHES_IN_FLIGHT,
     onFlushed: (records, result, ms) => {
       metrics.rows.inc({ table: table.name, result: 'inserted' }, result.inserted);
       if (result.skipped > 0) metrics.rows.inc({ table: table.name, result: 'skipped' }, result.skipped);

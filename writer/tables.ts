@@ -1,17 +1,22 @@
 import { Alert, Reading } from '../schemas';
-import { ALERT_STAGING_COLUMNS, alertCopyRow, TELEMETRY_STAGING_COLUMNS, telemetryCopyRow } from './rows';
+import { CopyBinaryWriter } from './copy-format';
+import { firstOfEachIdentity } from './distinct';
+import { ALERT_STAGING_COLUMNS, encodeAlert, encodeReading, TELEMETRY_STAGING_COLUMNS } from './rows';
 
 /**
- * How one record type lands in its table: COPY into a per-connection staging table, then
- * one INSERT of what is new by identity. `ord` keeps Kafka order so that of two records
- * with the same identity in one batch the first wins, as it does across batches.
+ * How one record type lands in its table: the batch's first record of each identity
+ * (`distinct`), binary COPY into a per-connection staging table, then one plain
+ * `INSERT … SELECT … ON CONFLICT DO NOTHING` into the table, so identities stored by an
+ * earlier batch are skipped and row triggers and statement triggers (transition tables)
+ * see exactly the rows inserted.
  */
 export interface TableSpec<T> {
   name: string;
   stagingTable: string;
   createStaging: string;
   copyColumns: string[];
-  copyRow: (record: T, ord: number) => string;
+  distinct: (records: readonly T[]) => readonly T[];
+  encodeRow: (w: CopyBinaryWriter, record: T) => void;
   insertNew: string;
 }
 
@@ -19,16 +24,24 @@ export const telemetryTable: TableSpec<Reading> = {
   name: 'device_telemetry',
   stagingTable: 'device_telemetry_staging',
   createStaging: `CREATE TEMP TABLE IF NOT EXISTS device_telemetry_staging (
-      ord integer NOT NULL, time_us bigint NOT NULL, device_id text NOT NULL, firmware text,
+      time timestamptz NOT NULL, device_id text NOT NULL, firmware text,
       temperature double precision, humidity double precision, battery double precision
     ) ON COMMIT DELETE ROWS`,
   copyColumns: TELEMETRY_STAGING_COLUMNS,
-  copyRow: telemetryCopyRow,
+  distinct: (readings) => {
+    // device → instants seen: no identity string built per reading.
+    const seen = new Map<string, Set<number>>();
+    return firstOfEachIdentity(readings, (r) => {
+      let times = seen.get(r.device_id);
+      if (!times) seen.set(r.device_id, (times = new Set()));
+      if (times.has(r.time)) return false;
+      times.add(r.time);
+      return true;
+    });
+  },
+  encodeRow: encodeReading,
   insertNew: `INSERT INTO device_telemetry (time, device_id, firmware, temperature, humidity, battery)
-    SELECT DISTINCT ON (device_id, time_us)
-           timestamptz 'epoch' + time_us * interval '1 microsecond', device_id, firmware, temperature, humidity, battery
-      FROM device_telemetry_staging
-     ORDER BY device_id, time_us, ord
+    SELECT time, device_id, firmware, temperature, humidity, battery FROM device_telemetry_staging
     ON CONFLICT DO NOTHING`,
 };
 
@@ -36,19 +49,23 @@ export const alertTable: TableSpec<Alert> = {
   name: 'device_alerts',
   stagingTable: 'device_alerts_staging',
   createStaging: `CREATE TEMP TABLE IF NOT EXISTS device_alerts_staging (
-      ord integer NOT NULL, alert_id text NOT NULL, device_id text NOT NULL, kind text NOT NULL, metric text,
+      alert_id text NOT NULL, device_id text NOT NULL, kind text NOT NULL, metric text,
       value double precision, mean double precision, stddev double precision, z double precision,
-      threshold double precision, reading_time_us bigint NOT NULL, detected_at_ms bigint NOT NULL, details text
+      threshold double precision, reading_time timestamptz NOT NULL, detected_at timestamptz NOT NULL, details text
     ) ON COMMIT DELETE ROWS`,
   copyColumns: ALERT_STAGING_COLUMNS,
-  copyRow: alertCopyRow,
+  distinct: (alerts) => {
+    const seen = new Set<string>();
+    return firstOfEachIdentity(alerts, (a) => {
+      if (seen.has(a.alert_id)) return false;
+      seen.add(a.alert_id);
+      return true;
+    });
+  },
+  encodeRow: encodeAlert,
   insertNew: `INSERT INTO device_alerts (alert_id, device_id, kind, metric, value, mean, stddev, z, threshold,
                                          reading_time, detected_at, details)
-    SELECT DISTINCT ON (alert_id)
-           alert_id, device_id, kind, metric, value, mean, stddev, z, threshold,
-           timestamptz 'epoch' + reading_time_us * interval '1 microsecond',
-           timestamptz 'epoch' + detected_at_ms * interval '1 millisecond', details::jsonb
+    SELECT alert_id, device_id, kind, metric, value, mean, stddev, z, threshold, reading_time, detected_at, details::jsonb
       FROM device_alerts_staging
-     ORDER BY alert_id, ord
     ON CONFLICT DO NOTHING`,
 };

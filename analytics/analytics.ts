@@ -13,7 +13,7 @@ import {
   TIME_SERIES_RAW,
   TIME_SERIES_ROLLUP,
 } from './queries';
-import { assertBucketCount, chooseSource, parseBucketWidth, ruleFor, TelemetrySource } from './rollup';
+import { assertBucketCount, chooseSource, parseBucketWidth, rollupLagSeconds, ruleFor, TelemetrySource } from './rollup';
 import { positive, positiveInt, zScore } from './stats';
 
 export interface Reading {
@@ -205,11 +205,16 @@ export class IoTAnalytics {
     const width = parseBucketWidth(options.bucket ?? '5 minutes');
     positive('hours', hours);
     assertBucketCount(width, hours);
-    const chosen = source === 'auto' ? chooseSource(width, hours, await this.schemaEngine()) : source;
+    const chosen = source === 'auto' ? chooseSource(width, hours) : source;
     const { rows } =
       chosen === 'device_telemetry'
         ? await this.query(TIME_SERIES_RAW, [width.text, hours, deviceId ?? null])
-        : await this.query(TIME_SERIES_ROLLUP[chosen], [width.text, hours, deviceId ?? null, ruleFor(chosen, width).lagSeconds]);
+        : await this.query(TIME_SERIES_ROLLUP[chosen], [
+            width.text,
+            hours,
+            deviceId ?? null,
+            rollupLagSeconds(ruleFor(chosen, width), await this.schemaEngine()),
+          ]);
     return {
       bucket: width.text,
       source: chosen,

@@ -108,9 +108,10 @@ ORDER BY 1 DESC, 2`;
 /**
  * A time series from a rollup for buckets older than the rollup's lag and from the raw table
  * for the newer ones (which a continuous aggregate may not have materialised yet), split at a
- * bucket boundary so no bucket mixes the two. Rollup buckets are re-bucketed to the requested
+ * bucket boundary so no bucket mixes the two; a null lag (a rollup that is always current)
+ * reads every bucket from the rollup. Rollup buckets are re-bucketed to the requested
  * width: counts add up, min/max combine exactly, means are weighted by reading_count.
- * $1 width, $2 hours, $3 device or null, $4 lag in seconds.
+ * $1 width, $2 hours, $3 device or null, $4 lag in seconds or null.
  */
 function timeSeriesFromRollup(view: RollupView): string {
   const weighted = METRICS.map(
@@ -122,7 +123,7 @@ function timeSeriesFromRollup(view: RollupView): string {
   const rawColumns = METRICS.map((m) => `t.${m}, t.${m}, t.${m}`).join(', ');
   return `WITH bounds AS (
     SELECT time_bucket($1::interval, ${SINCE_HOURS(2)}) AS first_bucket,
-           time_bucket($1::interval, now() - $4::float8 * interval '1 second') AS raw_from
+           coalesce(time_bucket($1::interval, now() - $4::float8 * interval '1 second'), 'infinity') AS raw_from
 ), parts (bucket, device_id, readings, ${METRICS.map((m) => `avg_${m}, min_${m}, max_${m}`).join(', ')}) AS (
     SELECT time_bucket($1::interval, r.bucket), r.device_id, r.reading_count, ${rollupColumns}
     FROM ${view} r, bounds b

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from './errors';
-import { assertBucketCount, chooseSource, MAX_BUCKETS, parseBucketWidth, ROLLUP_RULES, ruleFor } from './rollup';
+import { assertBucketCount, chooseSource, MAX_BUCKETS, parseBucketWidth, rollupLagSeconds, ROLLUP_RULES, ruleFor } from './rollup';
 
 describe('parseBucketWidth', () => {
   it.each([
@@ -57,12 +57,17 @@ describe('the rollup rule', () => {
     ['5 minutes', 1, 'device_telemetry'],
     ['30 seconds', 48, 'device_telemetry'],
     ['90 seconds', 48, 'device_telemetry'],
-  ])('on TimescaleDB, %p buckets over %d h read %s', (width, hours, source) => {
-    expect(chooseSource(w(width), hours, 'timescaledb')).toBe(source);
+  ])('%p buckets over %d h read %s, on either engine', (width, hours, source) => {
+    expect(chooseSource(w(width), hours)).toBe(source);
   });
 
-  it('on plain PostgreSQL always reads the raw table (its rollups are views over it)', () => {
-    expect(chooseSource(w('1 hour'), 24 * 30, 'postgresql')).toBe('device_telemetry');
+  it('reads the newest buckets from the raw table only where the rollup lags (TimescaleDB)', () => {
+    const [hourly, minutely] = ROLLUP_RULES;
+    expect(rollupLagSeconds(hourly, 'timescaledb')).toBe(3600 + 1800);
+    expect(rollupLagSeconds(minutely, 'timescaledb')).toBe(60 + 60);
+    // plain PostgreSQL: the trigger updates the rollup in the inserting statement
+    expect(rollupLagSeconds(hourly, 'postgresql')).toBeNull();
+    expect(rollupLagSeconds(minutely, 'postgresql')).toBeNull();
   });
 
   it('refuses a forced rollup that cannot serve the width', () => {

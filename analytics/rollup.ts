@@ -3,8 +3,9 @@ import { Engine, ROLLUPS } from '../db/migrate';
 import { InvalidArgumentError } from './errors';
 
 /**
- * Which relation a time series reads. The rollups (db/migrations/0004_rollups.*) are continuous
- * aggregates on TimescaleDB and plain views over the raw table on PostgreSQL.
+ * Which relation a time series reads. The rollups are continuous aggregates on TimescaleDB
+ * (db/migrations/0004_rollups.timescaledb.sql) and, on plain PostgreSQL, views over state tables
+ * that a trigger keeps current in every inserting statement (0007_rollup_state.postgresql.sql).
  */
 export type TelemetrySource = 'device_telemetry' | 'device_telemetry_1m' | 'device_telemetry_1h';
 export type RollupView = Exclude<TelemetrySource, 'device_telemetry'>;
@@ -54,8 +55,9 @@ export interface RollupRule {
   /** Read the rollup only for ranges longer than this. */
   minRangeHours: number;
   /**
-   * How far back from now() a bucket may still be missing readings in the materialised rollup:
+   * How far back from now() a bucket may still be missing readings in the continuous aggregate:
    * the refresh policy's end offset plus its schedule. Newer buckets are read from the raw table.
+   * TimescaleDB only: see rollupLagSeconds.
    */
   lagSeconds: number;
 }
@@ -78,16 +80,23 @@ export function fitsRollup(width: BucketWidth, rule: RollupRule): boolean {
 }
 
 /**
- * The rollup rule: on TimescaleDB, the coarsest rollup whose bucket divides the requested width,
- * if the range is longer than its minimum (1 h rollup: buckets of whole hours over more than 24 h;
- * 1 min rollup: buckets of whole minutes over more than 1 h). Otherwise the raw table. On plain
- * PostgreSQL the rollups are views computing the same thing from the raw table, slower than a
- * range scan of it, so the raw table is always read there.
+ * The rollup rule, the same on both engines: the coarsest rollup whose bucket divides the
+ * requested width, if the range is longer than its minimum (1 h rollup: buckets of whole hours
+ * over more than 24 h; 1 min rollup: buckets of whole minutes over more than 1 h). Otherwise the
+ * raw table.
  */
-export function chooseSource(width: BucketWidth, hours: number, engine: Engine): TelemetrySource {
-  if (engine !== 'timescaledb') return 'device_telemetry';
+export function chooseSource(width: BucketWidth, hours: number): TelemetrySource {
   const rule = ROLLUP_RULES.find((r) => fitsRollup(width, r) && hours > r.minRangeHours);
   return rule ? rule.view : 'device_telemetry';
+}
+
+/**
+ * How far back the rollup may lag behind the raw table, or null when it never does: on plain
+ * PostgreSQL the trigger updates the rollup in the statement that inserts the readings, so
+ * every bucket, the newest included, is read from the rollup.
+ */
+export function rollupLagSeconds(rule: RollupRule, engine: Engine): number | null {
+  return engine === 'timescaledb' ? rule.lagSeconds : null;
 }
 
 /** The rule of a rollup the caller asked for by name; refuses one that cannot serve the width. */

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ENDPOINT_KEYS, parseEnvFile } from '../test/support/stack';
 import { bridgeBench } from './bridge';
+import { dbTriggerBench } from './db-trigger';
 import { detectorBench } from './detector';
 import { endToEndBench } from './e2e';
 import { Benchmark, Flags, Progress, table, writeResult } from './report';
@@ -10,7 +11,7 @@ import { storageBench } from './storage';
 import { writerBench } from './writer';
 
 /** In priority order; `npm run bench` runs them all, `npm run bench -- <name> [--flag v]` one. */
-const BENCHMARKS: Benchmark[] = [writerBench, bridgeBench, detectorBench, storageBench, queriesBench, endToEndBench];
+const BENCHMARKS: Benchmark[] = [writerBench, bridgeBench, detectorBench, storageBench, queriesBench, endToEndBench, dbTriggerBench];
 
 /**
  * The benchmarks talk to an already running stack. Endpoints come from the environment or,

@@ -5,35 +5,48 @@ import { defaultMigrationsDir } from './migrate';
 import { PGliteDb, startPGlite } from './pglite';
 
 /**
- * The time_bucket() shim of plain PostgreSQL (migration 0002) against the real TimescaleDB
- * time_bucket(), side by side in one PGlite: TimescaleDB's in schema public, the shim in schema
- * shim (first on the search path, so the shim's own inner calls stay in the shim).
+ * The time_bucket() shim of plain PostgreSQL (migrations 0002 and 0006, as migrate leaves it)
+ * against the real TimescaleDB time_bucket(), side by side in one PGlite: TimescaleDB's in
+ * schema public, the shim in schema shim (first on the search path, so the shim's own inner
+ * calls stay in the shim). 0002 alone, as it was before 0006 made it inlinable, sits in schema
+ * shim_0002 with its search path pinned there: the rewrite must return exactly what it did.
  */
-const SHIM = readFileSync(path.join(defaultMigrationsDir(), '0002_time_bucket.postgresql.sql'), 'utf8');
+const migration = (file: string) => readFileSync(path.join(defaultMigrationsDir(), file), 'utf8');
+const SHIM_0002 = migration('0002_time_bucket.postgresql.sql');
+const SHIM_0006 = migration('0006_time_bucket_inline.postgresql.sql');
 
 let db: PGliteDb;
 
 beforeAll(async () => {
   db = await startPGlite({ timescaledb: true });
   process.stdout.write(`PGlite with TimescaleDB started in ${db.startupMs} ms\n`);
-  await db.exec('CREATE EXTENSION IF NOT EXISTS timescaledb; CREATE SCHEMA shim; SET search_path = shim, public;');
-  await db.exec(SHIM);
+  await db.exec('CREATE EXTENSION IF NOT EXISTS timescaledb; CREATE SCHEMA shim_0002; SET search_path = shim_0002;');
+  await db.exec(SHIM_0002);
+  await db.exec(`DO $$ DECLARE f regprocedure; BEGIN
+    FOR f IN SELECT oid FROM pg_proc WHERE pronamespace = 'shim_0002'::regnamespace LOOP
+      EXECUTE format('ALTER FUNCTION %s SET search_path = shim_0002', f);
+    END LOOP; END $$`);
+  await db.exec('CREATE SCHEMA shim; SET search_path = shim, public;');
+  await db.exec(SHIM_0002);
+  await db.exec(SHIM_0006);
 });
 afterAll(async () => {
   await db?.close();
 });
 
+/** `call` (with TB standing for time_bucket) evaluated with the function of `schema`, as text, or 'error'. */
+async function run(call: string, schema: string): Promise<string> {
+  try {
+    const r = await db.query<{ v: string | null }>(`SELECT (${call.replace(/TB\(/g, `${schema}.time_bucket(`)})::text AS v`);
+    return String(r.rows[0].v);
+  } catch (err) {
+    return `error`;
+  }
+}
+
 /** Evaluates `call` (with TB standing for time_bucket) with TimescaleDB's and with the shim's function. */
 async function both(call: string): Promise<{ timescaledb: string; shim: string }> {
-  const run = async (schema: string) => {
-    try {
-      const r = await db.query<{ v: string | null }>(`SELECT (${call.replace(/TB\(/g, `${schema}.time_bucket(`)})::text AS v`);
-      return String(r.rows[0].v);
-    } catch (err) {
-      return `error`;
-    }
-  };
-  return { timescaledb: await run('public'), shim: await run('shim') };
+  return { timescaledb: await run(call, 'public'), shim: await run(call, 'shim') };
 }
 
 const zones = ['UTC', 'Europe/Berlin', 'America/New_York', 'Asia/Kolkata', 'Australia/Lord_Howe'];
@@ -104,5 +117,51 @@ describe('time_bucket shim (plain PostgreSQL) agrees with TimescaleDB', () => {
       expect(await both(`TB('${w}'::interval, '2024-05-17 12:00+00'::timestamptz)`)).toEqual({ timescaledb: 'error', shim: 'error' });
     }
     expect(await both(`TB('5 minutes', NULL::timestamptz)`)).toEqual({ timescaledb: 'null', shim: 'null' });
+  });
+});
+
+describe('time_bucket shim after 0006', () => {
+  const badWidth = fc.constantFrom('1 month 1 day', '1 year 2 hours', '0 minutes', '-5 minutes', '-1 month', '0 months');
+  const nullable = <T>(a: fc.Arbitrary<T>) => fc.option(a, { freq: 10, nil: null });
+  const lit = (v: string | null, type: string) => (v === null ? `NULL::${type}` : `'${v}'::${type}`);
+
+  it('returns exactly what 0002 returned, for every form, also for NULLs and refused widths', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        nullable(fc.oneof({ weight: 9, arbitrary: width }, { weight: 1, arbitrary: badWidth })),
+        nullable(instant),
+        nullable(instant),
+        nullable(offset),
+        fc.constantFrom(...zones),
+        async (w, t, o, off, z) => {
+          const [W, TZ, TS, OTZ, OTS, OFF] = [lit(w, 'interval'), lit(t, 'timestamptz'), lit(t, 'timestamp'), lit(o, 'timestamptz'), lit(o, 'timestamp'), lit(off, 'interval')];
+          for (const call of [
+            `TB(${W}, ${TZ})`,
+            `TB(${W}, ${TS})`,
+            `TB(${W}, ${TZ}, origin => ${OTZ})`,
+            `TB(${W}, ${TS}, origin => ${OTS})`,
+            `TB(${W}, ${TZ}, "offset" => ${OFF})`,
+            `TB(${W}, ${TS}, "offset" => ${OFF})`,
+            `TB(${W}, ${TZ}, '${z}', origin => ${OTZ}, "offset" => ${OFF})`,
+          ]) {
+            expect({ call, value: await run(call, 'shim') }).toEqual({ call, value: await run(call, 'shim_0002') });
+          }
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it('is inlined into a query: the plan calls date_bin on the column, not time_bucket', async () => {
+    await db.exec('CREATE TABLE shim.readings (time timestamptz, local timestamp)');
+    const plan = async (expr: string) =>
+      (await db.query<{ 'QUERY PLAN': string }>(`EXPLAIN (VERBOSE) SELECT ${expr} FROM shim.readings`)).rows.map((r) => r['QUERY PLAN']).join('\n');
+    expect(await plan(`time_bucket('1 minute', time)`)).toMatch(/Output: date_bin\('00:01:00'::interval, "time", '2000-01-03 00:00:00\+00'::timestamp with time zone\)$/m);
+    expect(await plan(`time_bucket('5 minutes', local)`)).toMatch(/Output: date_bin\('00:05:00'::interval, local, '2000-01-03 00:00:00'::timestamp without time zone\)$/m);
+    expect(await plan(`time_bucket('1 hour', time, origin => '2024-01-01 00:30+00')`)).toMatch(/Output: date_bin\('01:00:00'::interval, "time", /);
+    expect(await plan(`time_bucket('15 minutes', local, "offset" => '5 minutes')`)).toMatch(/Output: \(date_bin\('00:15:00'::interval, \(local - '00:05:00'::interval\)/);
+    for (const expr of [`time_bucket('1 minute', time)`, `time_bucket('1 month', time)`, `time_bucket('3 months', local)`, `time_bucket('1 day', time, origin => now())`]) {
+      expect({ expr, plan: await plan(expr) }).toEqual({ expr, plan: expect.not.stringContaining('time_bucket') });
+    }
   });
 });

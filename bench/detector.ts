@@ -2,7 +2,7 @@ import { Detector } from '../detector/detector';
 import { detect, falseAlertsPerDeviceHour, NORMAL_DATA, simulateReadings, spikeRecall, SPIKES_5_SIGMA } from '../detector/evaluation';
 import { defaultDetectorSettings } from '../detector/settings';
 import type { Reading } from '../schemas';
-import { createTestTopics, telemetryCodec, testKafka, uniqueName } from '../test/support/kafka';
+import { createTestTopics, groupLag, produceReadings, telemetryCodec, testKafka, uniqueName } from '../test/support/kafka';
 import { ServiceProcess } from '../test/support/service-process';
 import { waitUntil } from '../test/support/wait';
 import { BENCH_SEED, deleteTopics } from './fixtures';
@@ -46,15 +46,8 @@ async function throughKafka(readings: readonly Reading[], progress: Progress): P
   await Promise.all([producer.connect(), admin.connect()]);
   try {
     progress.phase(`producing ${readings.length} readings`);
-    for (let i = 0; i < readings.length; i += 5000) {
-      const ingested = Date.now();
-      await producer.send({
-        topic: topics.telemetry,
-        acks: -1,
-        messages: readings.slice(i, i + 5000).map((r) => ({ key: r.device_id, value: codec.encode({ ...r, ingested_at: ingested }) })),
-      });
-    }
-    const ends = await admin.fetchTopicOffsets(topics.telemetry);
+    const ingested = Date.now();
+    await produceReadings(producer, topics.telemetry, codec, readings.map((r) => ({ ...r, ingested_at: ingested })));
 
     progress.phase('baseline: a consumer that only decodes');
     const consumer = testKafka().consumer({ groupId: uniqueName('bench-decode') });
@@ -78,10 +71,7 @@ async function throughKafka(readings: readonly Reading[], progress: Progress): P
     const detStarted = performance.now();
     const detector = new ServiceProcess('detector', [], { ...topics.env, DETECTOR_GROUP_ID: groupId, LOG_LEVEL: 'warn' });
     try {
-      await waitUntil('the detector to commit every offset', async () => {
-        const [committed] = await admin.fetchOffsets({ groupId, topics: [topics.telemetry] });
-        return ends.every((e) => e.high === e.low || committed.partitions.find((p) => p.partition === e.partition)?.offset === e.high);
-      }, 300000, 20);
+      await waitUntil('the detector to commit every offset', async () => (await groupLag(admin, groupId, topics.telemetry)) === 0, 300000, 20);
     } catch (err) {
       throw new Error(`${(err as Error).message}; detector output:\n${detector.tail()}`);
     } finally {

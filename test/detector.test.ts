@@ -3,7 +3,7 @@ import { AvroCodec, createRegistry } from '../lib/avro';
 import { partitionOfDevice } from '../detector/replay-plan';
 import { Random } from '../simulator/prng';
 import { Alert, alertSchemaText, Reading } from '../schemas';
-import { createTestTopics, readTopic, telemetryCodec, testKafka, TestTopics, uniqueName } from './support/kafka';
+import { createTestTopics, groupLag, produceReadings, readTopic, telemetryCodec, testKafka, TestTopics, uniqueName } from './support/kafka';
 import { createMigratedDatabase, TestDatabase } from './support/pg';
 import { ServiceProcess } from './support/service-process';
 import { waitUntil } from './support/wait';
@@ -25,12 +25,6 @@ function reading(device: string, timeUs: number, fields: Partial<Reading> = {}):
 /** A small, deterministic wobble so the window has a spread to score against. */
 const wobble = (i: number) => 0.2 * Math.sin(i * 1.7) + 0.1 * Math.cos(i * 0.3);
 
-async function produce(producer: Producer, topic: string, codec: AvroCodec<Reading>, readings: Reading[]): Promise<void> {
-  for (let i = 0; i < readings.length; i += 2000) {
-    await producer.send({ topic, acks: -1, messages: readings.slice(i, i + 2000).map((r) => ({ key: r.device_id, value: codec.encode(r) })) });
-  }
-}
-
 /** Every record of a topic, from the beginning to its current end. */
 async function readAll(admin: Admin, topic: string): Promise<KafkaMessage[]> {
   const ends = await admin.fetchTopicOffsets(topic);
@@ -45,10 +39,7 @@ async function decodeAlerts(messages: KafkaMessage[]): Promise<Alert[]> {
 }
 
 /** True once the group has committed every partition of the topic up to its end. */
-async function caughtUp(admin: Admin, groupId: string, topic: string): Promise<boolean> {
-  const [ends, [committed]] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
-  return ends.every((e) => e.high === e.low || committed.partitions.find((p) => p.partition === e.partition)?.offset === e.high);
-}
+const caughtUp = async (admin: Admin, groupId: string, topic: string) => (await groupLag(admin, groupId, topic)) === 0;
 
 describe('detector service', () => {
   let topics: TestTopics;
@@ -94,7 +85,7 @@ describe('detector service', () => {
       const writer = new ServiceProcess('writer', [], { ...topics.env, ...db.env, WRITER_GROUP_ID: uniqueName('writer') });
       running.push(writer);
       await detector.waitForLog(/detector running/);
-      await produce(producer, topics.telemetry, codec, readings);
+      await produceReadings(producer, topics.telemetry, codec, readings);
       await waitUntil('the detector to commit every reading', () => caughtUp(admin, groupId, topics.telemetry));
 
       const anomalies = (await decodeAlerts(await readAll(admin, topics.alerts))).filter((a) => a.kind === 'anomaly');
@@ -118,7 +109,7 @@ describe('detector service', () => {
     const readings = Array.from({ length: 90 }, (_, i) => reading('dev-battery', t0 + i * S, { battery: Math.max(12, 30 - i * 0.5), temperature: 20 + wobble(i) }));
     const groupId = uniqueName('detector');
     startDetector(groupId);
-    await produce(producer, topics.telemetry, codec, readings);
+    await produceReadings(producer, topics.telemetry, codec, readings);
     await waitUntil('the detector to commit every reading', () => caughtUp(admin, groupId, topics.telemetry));
     const low = (await decodeAlerts(await readAll(admin, topics.alerts))).filter((a) => a.kind === 'low_battery');
     expect(low).toHaveLength(1);
@@ -138,7 +129,7 @@ describe('detector service', () => {
     startDetector(groupId);
 
     // Both report for 40 s; then only dev-chatty, for 90 s of event time.
-    await produce(producer, topics.telemetry, codec, [...both(0, 40), ...chattyOnly(40, 130)]);
+    await produceReadings(producer, topics.telemetry, codec, [...both(0, 40), ...chattyOnly(40, 130)]);
     const alertsOf = async (device: string) => (await decodeAlerts(await readAll(admin, topics.alerts))).filter((a) => a.device_id === device);
     const inactive = await waitUntil('device_inactive for dev-quiet', async () => {
       const found = (await alertsOf('dev-quiet')).filter((a) => a.kind === 'device_inactive');
@@ -148,7 +139,7 @@ describe('detector service', () => {
     expect(inactive[0].reading_time).toBe(t0 + 39 * S);
 
     // dev-quiet speaks again.
-    await produce(producer, topics.telemetry, codec, both(130, 140));
+    await produceReadings(producer, topics.telemetry, codec, both(130, 140));
     const recovered = await waitUntil('device_recovered for dev-quiet', async () => {
       const found = (await alertsOf('dev-quiet')).filter((a) => a.kind === 'device_recovered');
       return found.length > 0 ? found : undefined;
@@ -187,7 +178,7 @@ describe('detector service', () => {
     // No silence alerts here: ticks depend on timing, every other rule on the stream alone.
     const rules = { INACTIVE_AFTER_SECONDS: '86400', INACTIVE_MAX_SECONDS: '86400' };
     const half = stream.length / 2;
-    await produce(producer, topics.telemetry, codec, stream.slice(0, half));
+    await produceReadings(producer, topics.telemetry, codec, stream.slice(0, half));
 
     const killedGroup = uniqueName('detector-killed');
     const killedAlerts = uniqueName('detector.alerts-killed');
@@ -199,7 +190,7 @@ describe('detector service', () => {
       return committed.partitions.some((p) => Number(p.offset) > 0);
     }, 60000, 20);
     await first.kill('SIGKILL');
-    await produce(producer, topics.telemetry, codec, stream.slice(half));
+    await produceReadings(producer, topics.telemetry, codec, stream.slice(half));
 
     const second = startDetector(killedGroup, { ...rules, ALERTS_TOPIC: killedAlerts });
     const wholeGroup = uniqueName('detector-whole');
@@ -218,7 +209,7 @@ describe('detector service', () => {
 
   it('maps devices to partitions as the producers do (the alert recall depends on it)', async () => {
     const ids = Array.from({ length: 30 }, (_, i) => `device-${i}`);
-    await produce(producer, topics.telemetry, codec, ids.map((id) => reading(id, Date.now() * 1000)));
+    await produceReadings(producer, topics.telemetry, codec, ids.map((id) => reading(id, Date.now() * 1000)));
     const consumer = testKafka().consumer({ groupId: uniqueName('partition-check') });
     const seen = new Map<string, number>();
     await consumer.connect();

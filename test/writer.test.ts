@@ -4,7 +4,7 @@ import { AvroCodec, createRegistry } from '../lib/avro';
 import { subjectOf } from '../lib/topics';
 import { DLQ_HEADERS } from '../lib/dlq';
 import { Reading, telemetrySchemaText } from '../schemas';
-import { createTestTopics, header, readTopic, telemetryCodec, testKafka, TestTopics } from './support/kafka';
+import { createTestTopics, header, produceReadings, readTopic, telemetryCodec, testKafka, TestTopics } from './support/kafka';
 import { createMigratedDatabase, TestDatabase } from './support/pg';
 import { ServiceProcess } from './support/service-process';
 import { waitUntil } from './support/wait';
@@ -29,16 +29,6 @@ async function stored(pool: Pool): Promise<{ rows: number; identities: number }>
     'SELECT count(*)::int AS rows, count(DISTINCT (device_id, time))::int AS identities FROM device_telemetry',
   );
   return rows[0];
-}
-
-async function produce(producer: Producer, topic: string, codec: AvroCodec<Reading>, readings: Reading[]): Promise<void> {
-  for (let i = 0; i < readings.length; i += 1000) {
-    await producer.send({
-      topic,
-      acks: -1,
-      messages: readings.slice(i, i + 1000).map((r) => ({ key: r.device_id, value: codec.encode(r) })),
-    });
-  }
 }
 
 describe('writer', () => {
@@ -71,7 +61,7 @@ describe('writer', () => {
     const readings = [];
     for (let d = 0; d < 10; d++) for (let i = 0; i < 100; i++) readings.push(reading(d, i));
     // The first 100 again: a redelivery, as after a bridge crash.
-    await produce(producer, topics.telemetry, codec, [...readings, ...readings.slice(0, 100)]);
+    await produceReadings(producer, topics.telemetry, codec, [...readings, ...readings.slice(0, 100)]);
 
     const writer = startWriter();
     await waitUntil('1000 rows', async () => (await stored(db.pool)).rows === 1000);
@@ -89,7 +79,7 @@ describe('writer', () => {
     const codec = await telemetryCodec(topics.telemetry);
     const readings = [];
     for (let d = 0; d < 20; d++) for (let i = 0; i < 1500; i++) readings.push(reading(d, i));
-    await produce(producer, topics.telemetry, codec, readings);
+    await produceReadings(producer, topics.telemetry, codec, readings);
 
     const first = startWriter({ BATCH_SIZE: '500' });
     await waitUntil('some rows', async () => (await stored(db.pool)).rows > 2000);

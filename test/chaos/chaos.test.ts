@@ -6,7 +6,7 @@ import { AvroCodec, createRegistry } from '../../lib/avro';
 import { Random } from '../../simulator/prng';
 import { simulateFleet } from '../../simulator';
 import { Alert, alertSchemaText } from '../../schemas';
-import { createTestTopics, readTopic, testKafka, TestTopics, uniqueName } from '../support/kafka';
+import { createTestTopics, groupLag, readTopic, testKafka, TestTopics, uniqueName } from '../support/kafka';
 import { testMqttTopics } from '../support/mqtt';
 import { createMigratedDatabase, TestDatabase } from '../support/pg';
 import { ServiceProcess } from '../support/service-process';
@@ -158,13 +158,7 @@ describe('chaos', () => {
     const strangers = [...stored.keys()].filter((k) => !published.has(k)).length;
 
     // Alerts: let the detector finish the stream, then every id on the topic once.
-    await waitUntil('the detector to commit every reading', async () => {
-      const [ends, [committed]] = await Promise.all([
-        admin.fetchTopicOffsets(topics.telemetry),
-        admin.fetchOffsets({ groupId: env.DETECTOR_GROUP_ID, topics: [topics.telemetry] }),
-      ]);
-      return ends.every((e) => e.high === e.low || committed.partitions.find((p) => p.partition === e.partition)?.offset === e.high);
-    }, 180000, 500);
+    await waitUntil('the detector to commit every reading', async () => (await groupLag(admin, env.DETECTOR_GROUP_ID, topics.telemetry)) === 0, 180000, 500);
     const alertEnds = await admin.fetchTopicOffsets(topics.alerts);
     const alertCount = alertEnds.reduce((n, e) => n + Number(e.high), 0);
     const codec = new AvroCodec<Alert>(createRegistry(process.env.SCHEMA_REGISTRY_URL!), alertSchemaText);

@@ -1,11 +1,9 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Admin, Producer } from 'kafkajs';
 import { MqttClient } from 'mqtt';
-import { AvroCodec } from '../../lib/avro';
 import { Reading } from '../../schemas';
-import { createTestTopics, telemetryCodec, testKafka, TestTopics, uniqueName } from '../support/kafka';
+import { createTestTopics, groupLag, produceReadings, telemetryCodec, testKafka, TestTopics, uniqueName } from '../support/kafka';
 import { connectPublisher, publishQos1, testMqttTopics } from '../support/mqtt';
 import { createMigratedDatabase, TestDatabase } from '../support/pg';
 import { ServiceProcess } from '../support/service-process';
@@ -59,23 +57,23 @@ describe('back-pressure', () => {
       }));
       // One reading first, so the writer knows the schema: the native registry keeps its
       // schemas in the same PostgreSQL, and this test is about the writer's own writes.
-      await produce(producer, topics.telemetry, codec, readings.slice(0, 1));
+      await produceReadings(producer, topics.telemetry, codec, readings.slice(0, 1));
       await waitUntil('the first reading stored', async () => (await storedRows(db)).rows === 1);
 
       await service('postgres', 'stop');
-      await produce(producer, topics.telemetry, codec, readings.slice(1));
+      await produceReadings(producer, topics.telemetry, codec, readings.slice(1));
 
       await waitUntil('the writer to fail and retry', async () => (await writer.metricValue('iot_writer_write_errors_total', { retriable: 'true' })) >= 3, 90000, 500);
       // Held down for a minute in all (a deliberate outage, not a wait for a condition).
       await new Promise((r) => setTimeout(r, 60000));
       expect(await writer.metricValue('iot_writer_write_errors_total', { retriable: 'false' })).toBe(0);
       // Nothing is committed before it is stored: all but the first reading are still behind.
-      expect(await consumerLag(admin, groupId, topics.telemetry)).toBe(readings.length - 1);
+      expect(await groupLag(admin, groupId, topics.telemetry)).toBe(readings.length - 1);
 
       await service('postgres', 'start');
       await waitUntil('every reading stored', async () => (await storedRows(db)).rows >= readings.length, 120000, 500);
       expect(await storedRows(db)).toEqual({ rows: readings.length, identities: readings.length });
-      await waitUntil('the lag to drain', async () => (await consumerLag(admin, groupId, topics.telemetry)) === 0, 60000, 500);
+      await waitUntil('the lag to drain', async () => (await groupLag(admin, groupId, topics.telemetry)) === 0, 60000, 500);
       expect(writer.exitCode).toBeNull(); // never crashed
     } finally {
       await Promise.all([producer.disconnect(), admin.disconnect()]);
@@ -125,17 +123,3 @@ describe('back-pressure', () => {
     }
   }, 900000);
 });
-
-async function produce(producer: Producer, topic: string, codec: AvroCodec<Reading>, readings: Reading[]): Promise<void> {
-  for (let i = 0; i < readings.length; i += 1000) {
-    await producer.send({ topic, acks: -1, messages: readings.slice(i, i + 1000).map((r) => ({ key: r.device_id, value: codec.encode(r) })) });
-  }
-}
-
-async function consumerLag(admin: Admin, groupId: string, topic: string): Promise<number> {
-  const [ends, [committed]] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
-  return ends.reduce((lag, e) => {
-    const c = Number(committed.partitions.find((p) => p.partition === e.partition)?.offset ?? -1);
-    return lag + Number(e.high) - Math.max(c, Number(e.low));
-  }, 0);
-}

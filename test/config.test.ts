@@ -23,6 +23,9 @@ describe('a bad configuration value stops start-up with a message naming the key
     ['migrate', { TELEMETRY_RETENTION: 'forever' }, 'TELEMETRY_RETENTION'],
     ['topics', { SCHEMA_REGISTRY_URL: 'not a url' }, 'SCHEMA_REGISTRY_URL'],
     ['simulate', { DEVICE_COUNT: 'many' }, 'DEVICE_COUNT'],
+    ['detector', { DETECTOR_Z_THRESHOLD: '-1' }, 'DETECTOR_Z_THRESHOLD'],
+    ['detector', { DETECTOR_MIN_SAMPLES: '2' }, 'DETECTOR_MIN_SAMPLES'],
+    ['alerts', { KAFKA_BROKERS: 'nowhere' }, 'KAFKA_BROKERS'],
   ])('%s with %j', (command, env, key) => {
     const { status, stderr } = runCli(command, env);
     expect(status).not.toBe(0);

@@ -2,7 +2,8 @@
  * Unit tests sit beside the code (no servers); integration tests live in test/ and need the
  * stack; the fault tests (test/faults/, part of `npm test`) and the chaos suite (test/chaos/,
  * `npm run test:chaos`) stop and restart the native stack's servers, so each runs alone, after
- * the others.
+ * the others. test/kafka3/ (`npm run test:kafka3`) needs the native stack with three Kafka
+ * brokers (deploy/native/README.md) and fails on any other, so no default run includes it.
  */
 const tsJest = ['ts-jest', {}];
 module.exports = {
@@ -20,7 +21,7 @@ module.exports = {
       testEnvironment: 'node',
       transform: { '^.+\\.ts$': tsJest },
       testMatch: ['<rootDir>/test/**/*.test.ts'],
-      testPathIgnorePatterns: ['<rootDir>/test/chaos/', '<rootDir>/test/faults/'],
+      testPathIgnorePatterns: ['<rootDir>/test/chaos/', '<rootDir>/test/faults/', '<rootDir>/test/kafka3/'],
       globalSetup: '<rootDir>/test/global-setup.ts',
     },
     {
@@ -35,6 +36,13 @@ module.exports = {
       testEnvironment: 'node',
       transform: { '^.+\\.ts$': tsJest },
       testMatch: ['<rootDir>/test/chaos/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/global-setup.ts',
+    },
+    {
+      displayName: 'kafka3',
+      testEnvironment: 'node',
+      transform: { '^.+\\.ts$': tsJest },
+      testMatch: ['<rootDir>/test/kafka3/**/*.test.ts'],
       globalSetup: '<rootDir>/test/global-setup.ts',
     },
   ],

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { AvroCodec, createRegistry } from '../lib/avro';
 import { loadConfig } from '../lib/config';
 import { dlqMessage } from '../lib/dlq';
+import { AcknowledgedSender } from '../lib/acknowledged-send';
 import { createKafka } from '../lib/kafka';
 import { startService, waitFor } from '../lib/service';
 import { subjectOf } from '../lib/topics';
@@ -38,11 +39,15 @@ export async function run(argv: string[]): Promise<void> {
   const codec = new AvroCodec<Reading>(createRegistry(config.registry.url), telemetrySchemaText);
   await waitFor('schema registry', () => codec.register(subjectOf(config.kafka.telemetryTopic)), logger);
 
-  const producer = createKafka(config.kafka, logger, 'bridge').producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
-  await waitFor('Kafka', () => producer.connect(), logger);
+  const kafka = createKafka(config.kafka, logger, 'bridge');
+  const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+  const admin = kafka.admin();
+  await waitFor('Kafka', () => Promise.all([producer.connect(), admin.connect()]), logger);
+  lifecycle.onShutdown('kafka admin', () => admin.disconnect());
   lifecycle.onShutdown('kafka producer', () => producer.disconnect());
+  const acknowledged = new AcknowledgedSender(producer, admin);
 
-  const sender = new BatchSender((topicMessages) => producer.sendBatch({ topicMessages, acks: -1 }).then(() => undefined), {
+  const sender = new BatchSender((topicMessages) => acknowledged.send(topicMessages), {
     maxBatch: config.bridge.maxBatch,
     maxBatchBytes: config.bridge.maxBatchBytes,
     maxInFlight: config.bridge.maxInFlightSends,

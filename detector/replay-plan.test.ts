@@ -1,4 +1,4 @@
-import { alertsFromTimestampMs, commitMetadata, parseCommitMetadata, partitionOfDevice, replayFromTimestampMs } from './replay-plan';
+import { alertsFromTimestampMs, commitMetadata, parseCommitMetadata, replayFromTimestampMs } from './replay-plan';
 
 describe('replay plan', () => {
   it('commit metadata carries the last record timestamp, and anything else reads as unknown', () => {
@@ -23,18 +23,5 @@ describe('replay plan', () => {
   it('nothing to replay for a group that never committed; from the start when a commit has no timestamp', () => {
     expect(replayFromTimestampMs([{ partition: 0, offset: -1n, lastTimestampMs: null }], 1, 0)).toBeNull();
     expect(replayFromTimestampMs([{ partition: 0, offset: 5n, lastTimestampMs: null }, { partition: 1, offset: 5n, lastTimestampMs: 9e12 }], 1, 0)).toBe(0);
-  });
-
-  it('maps each device to one stable partition, and spreads a fleet over all of them', () => {
-    // That it is the partition a producer picks is shown against Kafka in test/detector.test.ts.
-    const seen = new Set<number>();
-    for (let i = 0; i < 200; i++) {
-      const p = partitionOfDevice(`dev-${i}`, 12);
-      expect(p).toBeGreaterThanOrEqual(0);
-      expect(p).toBeLessThan(12);
-      expect(partitionOfDevice(`dev-${i}`, 12)).toBe(p);
-      seen.add(p);
-    }
-    expect(seen.size).toBe(12);
   });
 });

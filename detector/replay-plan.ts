@@ -1,4 +1,3 @@
-import { Partitioners } from 'kafkajs';
 
 /**
  * How a detector that is handed partitions decides what history to re-read (README,
@@ -58,18 +57,4 @@ export function replayFromTimestampMs(positions: readonly CommitPosition[], hori
  */
 export function alertsFromTimestampMs(replayFromMs: number, horizonUs: number): number {
   return Math.max(0, Math.floor(replayFromMs - horizonUs / 1000));
-}
-
-const partitioner = Partitioners.DefaultPartitioner();
-type PartitionList = Parameters<typeof partitioner>[0]['partitionMetadata'];
-const partitionLists = new Map<number, PartitionList>();
-
-/** The partition the producers' default partitioner (murmur2 of the key) puts a device's readings in. */
-export function partitionOfDevice(deviceId: string, partitionCount: number): number {
-  let partitionMetadata = partitionLists.get(partitionCount);
-  if (partitionMetadata === undefined) {
-    partitionMetadata = Array.from({ length: partitionCount }, (_, i) => ({ partitionId: i, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
-    partitionLists.set(partitionCount, partitionMetadata);
-  }
-  return partitioner({ topic: '', partitionMetadata, message: { key: deviceId, value: null } });
 }

@@ -2,6 +2,7 @@ import { Admin, Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import { AvroCodec, DecodeError } from '../lib/avro';
 import { readRanges, OffsetRange } from '../lib/kafka-range';
 import { Logger } from '../lib/log';
+import { partitionOfKey } from '../lib/partition';
 import type { Alert, Reading } from '../schemas';
 import { Detector } from './detector';
 import { DetectorPrometheus } from './prometheus';
@@ -10,7 +11,6 @@ import {
   commitMetadata,
   CommitPosition,
   parseCommitMetadata,
-  partitionOfDevice,
   replayFromTimestampMs,
 } from './replay-plan';
 import type { DetectorSettings } from './settings';
@@ -241,7 +241,7 @@ export class DetectorLoop {
           if (!(err instanceof DecodeError)) throw err;
           continue;
         }
-        if (!partitions.has(partitionOfDevice(alert.device_id, this.partitionCount))) continue;
+        if (!partitions.has(partitionOfKey(alert.device_id, this.partitionCount))) continue;
         detector.rememberAlert(alert);
         recalled++;
       }

@@ -1,6 +1,6 @@
 import { Admin, KafkaMessage, Producer } from 'kafkajs';
 import { AvroCodec, createRegistry } from '../lib/avro';
-import { partitionOfDevice } from '../detector/replay-plan';
+import { partitionOfKey } from '../lib/partition';
 import { Random } from '../simulator/prng';
 import { Alert, alertSchemaText, Reading } from '../schemas';
 import { createTestTopics, groupLag, produceReadings, readTopic, telemetryCodec, testKafka, TestTopics, uniqueName } from './support/kafka';
@@ -220,6 +220,6 @@ describe('detector service', () => {
     } finally {
       await consumer.disconnect();
     }
-    for (const id of ids) expect(partitionOfDevice(id, 3)).toBe(seen.get(id));
+    for (const id of ids) expect(partitionOfKey(id, 3)).toBe(seen.get(id));
   });
 });

@@ -37,7 +37,7 @@ STACK_JAVA=${STACK_JAVA:-java}
 # Saving them means service.sh and down.sh act on the ports up.sh used.
 # ---------------------------------------------------------------------------------------------
 STACK_SETTING_NAMES=(STACK_MQTT_PORT STACK_PG_PORT STACK_KAFKA_PORT STACK_KAFKA_CONTROLLER_PORT STACK_REGISTRY_PORT
-  STACK_PROMETHEUS_PORT STACK_BRIDGE_METRICS_PORT STACK_WRITER_METRICS_PORT STACK_DETECTOR_METRICS_PORT)
+  STACK_PROMETHEUS_PORT STACK_BRIDGE_METRICS_PORT STACK_WRITER_METRICS_PORT STACK_DETECTOR_METRICS_PORT STACK_KAFKA_BROKERS)
 declare -A STACK_DEFAULTS=(
   [STACK_MQTT_PORT]=1883
   [STACK_PG_PORT]=5432
@@ -49,6 +49,9 @@ declare -A STACK_DEFAULTS=(
   [STACK_BRIDGE_METRICS_PORT]=9464
   [STACK_WRITER_METRICS_PORT]=9465
   [STACK_DETECTOR_METRICS_PORT]=9466
+  # Kafka nodes: 1 (broker + controller in one process) or 3 (three such processes, replication
+  # 3, min.insync.replicas 2); the Kafka section below says which ports each one takes
+  [STACK_KAFKA_BROKERS]=1
 )
 
 stack_load_settings() {
@@ -70,7 +73,7 @@ stack_save_settings() {
   local name
   mkdir -p "$STACK_CONF"
   {
-    echo "# ports of this stack, written by deploy/native/up.sh, read by service.sh and down.sh; the environment overrides"
+    echo "# ports and Kafka brokers of this stack, written by deploy/native/up.sh, read by service.sh and down.sh; the environment overrides"
     for name in "${STACK_SETTING_NAMES[@]}"; do echo "$name=${!name}"; done
   } >"$STACK_SETTINGS_FILE"
 }
@@ -95,6 +98,9 @@ die() {
   exit 1
 }
 rel() { echo "${1#"$STACK_REPO_ROOT"/}"; }
+
+[[ $STACK_KAFKA_BROKERS == 1 || $STACK_KAFKA_BROKERS == 3 ]] ||
+  die "STACK_KAFKA_BROKERS=$STACK_KAFKA_BROKERS: the native stack runs 1 or 3 Kafka brokers"
 
 # show_log_tail FILE [LINES]: what to look at when something failed
 show_log_tail() {
@@ -135,13 +141,22 @@ run_logged() {
 _secs_since() { local d=$(($(_now_ms) - $1 + 50)); echo "$((d / 1000)).$(((d % 1000) / 100))s"; }
 
 # wait_ready NAME TIMEOUT_S LOGFILE...: poll NAME_ready every 0.5 s until it answers; fail
-# with the logs' tails on timeout, or at once if the process is gone
+# with the logs' tails on timeout, or at once if the process is gone (NAME_pid fails)
 wait_ready() {
-  local name=$1 timeout=$2 start log
+  local name=$1 timeout=$2
   shift 2
+  wait_ready_cmd "$name" "$timeout" "${name}_ready" "${name}_pid" "$@"
+}
+# wait_ready_cmd NAME TIMEOUT_S "READY_CMD ARGS" "PID_CMD ARGS" LOGFILE...: the same with other
+# probes (words split at spaces)
+wait_ready_cmd() {
+  local name=$1 timeout=$2 ready=$3 alive=$4 start log
+  shift 4
   start=$(_now_ms)
-  while ! "${name}_ready" >/dev/null 2>&1; do
-    if ! "${name}_pid" >/dev/null; then
+  # shellcheck disable=SC2086 # the commands are split into words on purpose
+  while ! $ready >/dev/null 2>&1; do
+    # shellcheck disable=SC2086
+    if ! $alive >/dev/null; then
       for log in "$@"; do show_log_tail "$log" 60; done
       die "$name exited during start-up"
     fi
@@ -610,56 +625,136 @@ mosquitto_kill() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Kafka (KRaft, one process that is broker and controller)
+# Kafka (KRaft). Each node is one process that is broker and controller.
+#   STACK_KAFKA_BROKERS=1 (default): one node, named kafka, on STACK_KAFKA_PORT (controller
+#     STACK_KAFKA_CONTROLLER_PORT), data data/kafka/, log logs/kafka.log.
+#   STACK_KAFKA_BROKERS=3: nodes kafka-1, kafka-2, kafka-3 (node ids 1-3, a 3-voter quorum),
+#     node i on STACK_KAFKA_PORT + 2(i-1) (controller STACK_KAFKA_CONTROLLER_PORT + 2(i-1)),
+#     data data/kafka-i/, log logs/kafka-i.log; replication 3, min.insync.replicas 2.
+# As a service name, kafka means every node of the mode; kafka-i one node.
 # ---------------------------------------------------------------------------------------------
-KAFKA_LOG="$STACK_LOGS/kafka.log"       # log4j2 output
-KAFKA_OUT="$STACK_LOGS/kafka.stdout.log" # JVM stdout/stderr (crashes, GC warnings)
-KAFKA_DATA="$STACK_DATA/kafka"
-KAFKA_CONF_DIR="$STACK_CONF/kafka"
+KAFKA_CONF_DIR="$STACK_CONF/kafka" # the cluster id and the tools' log4j2 config (one node: its config too)
+# every node name of either mode: stop and kill act on whatever of them runs
+KAFKA_ALL_NODES=(kafka kafka-1 kafka-2 kafka-3)
 
-# the broker's JVM, as kafka-server-start.sh / kafka-run-class.sh set it up
-KAFKA_JAVA=("$STACK_JAVA" -Xms512m -Xmx1g -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35
-  -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true
-  "-Dlog4j2.configurationFile=$KAFKA_CONF_DIR/log4j2.xml" "-Dkafka.logs.dir=$STACK_LOGS" -cp "$KAFKA_LIBS/*")
+kafka_multi() { ((STACK_KAFKA_BROKERS > 1)); }
+# the node names of the configured mode, one a line
+kafka_nodes() { if kafka_multi; then seq -f 'kafka-%g' 1 "$STACK_KAFKA_BROKERS"; else echo kafka; fi; }
+
+# kafka_node_set NAME: KN_* = that node's id, ports, folders and logs
+kafka_node_set() {
+  local i
+  KN_NAME=$1
+  case $1 in
+    kafka) i=1 KN_DATA="$STACK_DATA/kafka" KN_CONF_DIR="$KAFKA_CONF_DIR" ;;
+    kafka-[1-9]) i=${1#kafka-} KN_DATA="$STACK_DATA/$1" KN_CONF_DIR="$STACK_CONF/$1" ;;
+    *) die "not a Kafka node: $1" ;;
+  esac
+  KN_ID=$i
+  KN_PORT=$((STACK_KAFKA_PORT + 2 * (i - 1)))
+  KN_CONTROLLER_PORT=$((STACK_KAFKA_CONTROLLER_PORT + 2 * (i - 1)))
+  KN_LOG="$STACK_LOGS/$1.log"        # log4j2 output
+  KN_OUT="$STACK_LOGS/$1.stdout.log" # JVM stdout/stderr (crashes, GC warnings)
+}
+kafka_node_port() { kafka_node_set "$1" && echo "$KN_PORT"; }
+kafka_node_controller_port() { kafka_node_set "$1" && echo "$KN_CONTROLLER_PORT"; }
+# the bootstrap list clients get (KAFKA_BROKERS): every node
+kafka_bootstrap() {
+  local n list=()
+  for n in $(kafka_nodes); do list+=("$STACK_HOST:$(kafka_node_port "$n")"); done
+  (IFS=,; echo "${list[*]}")
+}
+
+# Broker defaults of the mode. Three nodes: 3 replicas and min.insync.replicas 2, so that
+# acks=all means two brokers have the record: an acknowledged write survives the loss of any
+# one broker, and writes go on while one is down (README.md, "Three Kafka brokers").
+kafka_mode_settings() {
+  if kafka_multi; then
+    KAFKA_REPLICATION=3 KAFKA_MIN_ISR=2
+    # three JVMs on a small machine: half the single broker's heap each
+    KAFKA_HEAP=(-Xms256m -Xmx512m)
+  else
+    KAFKA_REPLICATION=1 KAFKA_MIN_ISR=1
+    KAFKA_HEAP=(-Xms512m -Xmx1g)
+  fi
+}
+
 # Kafka's command-line tools (StorageTool, TopicCommand...): small heap, log to the terminal
 kafka_tool() {
   "$STACK_JAVA" -Xmx256m "-Dlog4j2.configurationFile=$KAFKA_CONF_DIR/log4j2-tools.xml" -cp "$KAFKA_LIBS/*" "$@"
 }
 
-kafka_pid() {
-  local pid
-  pid=$(cat "$(pid_file kafka)" 2>/dev/null) || return 1
-  proc_alive "$pid" kafka.Kafka && echo "$pid"
+# kafka_check_mode: the Kafka data (or processes) of this STACK_DIR belong to the configured
+# mode; switching between one and three brokers needs a fresh Kafka, and says so
+kafka_check_mode() {
+  local n found=() made_with
+  if kafka_multi; then
+    made_with=1
+    [[ ! -f $STACK_DATA/kafka/meta.properties ]] || found+=("data in $(rel "$STACK_DATA/kafka")")
+    ! kafka_node_pid kafka >/dev/null || found+=("a running broker named kafka")
+  else
+    made_with=3
+    for n in kafka-1 kafka-2 kafka-3; do
+      [[ ! -f $STACK_DATA/$n/meta.properties ]] || found+=("data in $(rel "$STACK_DATA/$n")")
+      ! kafka_node_pid "$n" >/dev/null || found+=("a running $n")
+    done
+  fi
+  ((${#found[@]} == 0)) && return 0
+  die "STACK_KAFKA_BROKERS=$STACK_KAFKA_BROKERS, but the Kafka of $STACK_DIR was made with STACK_KAFKA_BROKERS=$made_with (found: $(IFS=,; echo "${found[*]}" | sed 's/,/, /g')). The number of brokers cannot change in place. To switch: STACK_DIR=$STACK_DIR bash deploy/native/down.sh --purge (deletes this stack's data: Kafka topics, database, schemas; keeps the downloads), then up.sh with STACK_KAFKA_BROKERS=$STACK_KAFKA_BROKERS. To keep the current one: STACK_KAFKA_BROKERS=$made_with, or leave it unset (conf/stack.settings remembers it)."
 }
 
-# a metadata request: KafkaJS from the repo's node_modules (fast); Kafka's own CLI otherwise
-kafka_ready() {
-  port_open "$STACK_KAFKA_PORT" || return 1
-  local rc=2
+kafka_node_pid() {
+  local pid
+  kafka_node_set "$1"
+  pid=$(cat "$(pid_file "$1")" 2>/dev/null) || return 1
+  proc_alive "$pid" "$KN_CONF_DIR/server.properties" && echo "$pid"
+}
+
+# a metadata request: KafkaJS from the repo's node_modules (fast); Kafka's own CLI otherwise.
+# With three nodes the node must also be in the cluster's list of live brokers (registered
+# with the controller quorum, not fenced).
+kafka_node_ready() {
+  local rc=2 target expect=()
+  kafka_node_set "$1"
+  port_open "$KN_PORT" || return 1
+  target="$STACK_HOST:$KN_PORT"
+  ! kafka_multi || expect=("$KN_ID")
   if command -v node >/dev/null; then
     rc=0
-    node "$STACK_NATIVE_DIR/probe.js" kafka "$STACK_HOST:$STACK_KAFKA_PORT" || rc=$?
+    node "$STACK_NATIVE_DIR/probe.js" kafka "$target" "${expect[@]}" || rc=$?
   fi
   ((rc == 2)) || return $rc
-  timeout 30 kafka_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$STACK_HOST:$STACK_KAFKA_PORT" --list
+  timeout 30 kafka_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$target" --list
 }
 
-kafka_configure() {
-  local cluster_id_file="$KAFKA_CONF_DIR/cluster-id" cluster_id format_args=()
-  mkdir -p "$KAFKA_CONF_DIR" "$KAFKA_DATA"
-  # KRaft quorum: Kafka >= 3.9 takes a dynamic quorum (controller.quorum.bootstrap.servers and
-  # format --standalone); older ones need the static controller.quorum.voters
-  KAFKA_QUORUM="controller.quorum.bootstrap.servers=$STACK_HOST:$STACK_KAFKA_CONTROLLER_PORT"
-  if [[ $(printf '%s\n' "$STACK_KAFKA_VERSION" 3.9 | sort -V | head -n 1) == 3.9 ]]; then
-    format_args=(--standalone)
+kafka_node_configure() {
+  local cluster_id_file="$KAFKA_CONF_DIR/cluster-id" cluster_id format_args=() n voters=()
+  kafka_node_set "$1"
+  kafka_mode_settings
+  mkdir -p "$KAFKA_CONF_DIR" "$KN_CONF_DIR" "$KN_DATA"
+  if kafka_multi; then
+    # a static quorum of every node (the dynamic one of KIP-853 would need each node's
+    # directory id at format time, and buys nothing here)
+    for n in $(kafka_nodes); do voters+=("${n#kafka-}@$STACK_HOST:$(kafka_node_controller_port "$n")"); done
+    kafka_node_set "$1"
+    KAFKA_QUORUM="controller.quorum.voters=$(IFS=,; echo "${voters[*]}")"
   else
-    # shellcheck disable=SC2034 # used by the template
-    KAFKA_QUORUM="controller.quorum.voters=1@$STACK_HOST:$STACK_KAFKA_CONTROLLER_PORT"
+    # KRaft quorum: Kafka >= 3.9 takes a dynamic quorum (controller.quorum.bootstrap.servers and
+    # format --standalone); older ones need the static controller.quorum.voters
+    KAFKA_QUORUM="controller.quorum.bootstrap.servers=$STACK_HOST:$KN_CONTROLLER_PORT"
+    if [[ $(printf '%s\n' "$STACK_KAFKA_VERSION" 3.9 | sort -V | head -n 1) == 3.9 ]]; then
+      format_args=(--standalone)
+    else
+      # shellcheck disable=SC2034 # used by the template
+      KAFKA_QUORUM="controller.quorum.voters=1@$STACK_HOST:$KN_CONTROLLER_PORT"
+    fi
   fi
-  KAFKA_LOG_FILE=$KAFKA_LOG render_template "$STACK_NATIVE_DIR/templates/kafka-log4j2.xml" "$KAFKA_CONF_DIR/log4j2.xml"
+  # shellcheck disable=SC2034 # used by the templates
+  KAFKA_LOG_FILE=$KN_LOG KAFKA_NODE_ID=$KN_ID KAFKA_NODE_PORT=$KN_PORT KAFKA_NODE_CONTROLLER_PORT=$KN_CONTROLLER_PORT KAFKA_NODE_DATA=$KN_DATA
+  render_template "$STACK_NATIVE_DIR/templates/kafka-log4j2.xml" "$KN_CONF_DIR/log4j2.xml"
   render_template "$STACK_NATIVE_DIR/templates/kafka-tools-log4j2.xml" "$KAFKA_CONF_DIR/log4j2-tools.xml"
-  render_template "$STACK_NATIVE_DIR/templates/kafka-server.properties" "$KAFKA_CONF_DIR/server.properties"
-  if [[ ! -f $KAFKA_DATA/meta.properties ]]; then
+  render_template "$STACK_NATIVE_DIR/templates/kafka-server.properties" "$KN_CONF_DIR/server.properties"
+  if [[ ! -f $KN_DATA/meta.properties ]]; then
     if [[ ! -s $cluster_id_file ]]; then
       # what kafka-storage random-uuid prints (16 random bytes, base64url, no padding, not
       # starting with '-'), without starting a JVM for it
@@ -670,36 +765,95 @@ kafka_configure() {
       echo "$cluster_id" >"$cluster_id_file"
     fi
     cluster_id=$(tail -n 1 "$cluster_id_file")
-    run_logged "formatting Kafka storage $(rel "$KAFKA_DATA") (cluster id $cluster_id)" "$STACK_LOGS/install-kafka.log" \
-      kafka_tool kafka.tools.StorageTool format -t "$cluster_id" -c "$KAFKA_CONF_DIR/server.properties" "${format_args[@]}"
+    run_logged "formatting Kafka storage $(rel "$KN_DATA") (cluster id $cluster_id)" "$STACK_LOGS/install-kafka.log" \
+      kafka_tool kafka.tools.StorageTool format -t "$cluster_id" -c "$KN_CONF_DIR/server.properties" "${format_args[@]}"
   fi
 }
 
-kafka_start() {
-  local pid
-  if pid=$(kafka_pid); then
-    say "kafka already running (pid $pid)"
+kafka_node_start() {
+  local pid java
+  if pid=$(kafka_node_pid "$1"); then
+    say "$1 already running (pid $pid)"
     return 0
   fi
-  ensure_port_free kafka "$STACK_KAFKA_PORT"
-  ensure_port_free "kafka controller" "$STACK_KAFKA_CONTROLLER_PORT"
-  kafka_configure
-  say "starting kafka $STACK_KAFKA_VERSION on $STACK_HOST:$STACK_KAFKA_PORT (controller :$STACK_KAFKA_CONTROLLER_PORT, data $(rel "$KAFKA_DATA"))"
-  launch kafka "$KAFKA_OUT" "${KAFKA_JAVA[@]}" kafka.Kafka "$KAFKA_CONF_DIR/server.properties"
+  kafka_check_mode
+  kafka_node_set "$1"
+  ensure_port_free "$1" "$KN_PORT"
+  ensure_port_free "$1 controller" "$KN_CONTROLLER_PORT"
+  kafka_node_configure "$1"
+  kafka_mode_settings
+  # the broker's JVM, as kafka-server-start.sh / kafka-run-class.sh set it up
+  java=("$STACK_JAVA" "${KAFKA_HEAP[@]}" -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35
+    -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true
+    "-Dlog4j2.configurationFile=$KN_CONF_DIR/log4j2.xml" "-Dkafka.logs.dir=$STACK_LOGS" -cp "$KAFKA_LIBS/*")
+  if kafka_multi; then
+    say "starting $1 (Kafka $STACK_KAFKA_VERSION, node $KN_ID of $STACK_KAFKA_BROKERS) on $STACK_HOST:$KN_PORT (controller :$KN_CONTROLLER_PORT, data $(rel "$KN_DATA"))"
+  else
+    say "starting kafka $STACK_KAFKA_VERSION on $STACK_HOST:$KN_PORT (controller :$KN_CONTROLLER_PORT, data $(rel "$KN_DATA"))"
+  fi
+  launch "$1" "$KN_OUT" "${java[@]}" kafka.Kafka "$KN_CONF_DIR/server.properties"
 }
 
 # a JVM that dies before log4j starts leaves its reason in the stdout log
-kafka_wait() { wait_ready kafka 90 "$KAFKA_OUT" "$KAFKA_LOG"; }
-kafka_stop() {
+kafka_node_wait() {
+  kafka_node_set "$1"
+  wait_ready_cmd "$1" 90 "kafka_node_ready $1" "kafka_node_pid $1" "$KN_OUT" "$KN_LOG"
+}
+kafka_node_stop() {
   local pid
-  pid=$(kafka_pid) || return 0
-  stop_pid kafka "$pid" TERM 60 # SIGTERM: controlled shutdown, flushes and closes the logs
+  pid=$(kafka_node_pid "$1") || return 0
+  stop_pid "$1" "$pid" TERM 60 # SIGTERM: controlled shutdown, flushes and closes the logs
+}
+kafka_node_kill() {
+  local pid
+  pid=$(kafka_node_pid "$1") || return 0
+  say "killing $1 (SIGKILL $pid)"
+  kill_tree "$pid"
+}
+
+# kafka as a whole. kafka_pid: the pids of the nodes that run (of either mode), exit 1 if none
+kafka_pid() {
+  local n pid pids=()
+  for n in "${KAFKA_ALL_NODES[@]}"; do
+    if pid=$(kafka_node_pid "$n"); then pids+=("$pid"); fi
+  done
+  ((${#pids[@]} > 0)) && echo "${pids[*]}"
+}
+# every node of the mode answers (probed side by side: each probe starts a node process)
+kafka_ready() {
+  local n pid pids=() rc=0
+  for n in $(kafka_nodes); do
+    kafka_node_ready "$n" &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || rc=1; done
+  return "$rc"
+}
+kafka_start() {
+  local n
+  kafka_check_mode
+  for n in $(kafka_nodes); do kafka_node_start "$n"; done
+}
+kafka_wait() {
+  local n
+  for n in $(kafka_nodes); do svc_wait "$n"; done
+}
+# all nodes at once: SIGTERM to each first, so that none waits for a quorum the others
+# already left
+kafka_stop() {
+  local n pid signalled=()
+  for n in "${KAFKA_ALL_NODES[@]}"; do
+    if pid=$(kafka_node_pid "$n"); then
+      kill -TERM "$pid" 2>/dev/null || true
+      signalled+=("$n (pid $pid)")
+    fi
+  done
+  ((${#signalled[@]} < 2)) || say "SIGTERM to ${signalled[*]} at once"
+  for n in "${KAFKA_ALL_NODES[@]}"; do kafka_node_stop "$n"; done
 }
 kafka_kill() {
-  local pid
-  pid=$(kafka_pid) || return 0
-  say "killing kafka (SIGKILL $pid)"
-  kill_tree "$pid"
+  local n
+  for n in "${KAFKA_ALL_NODES[@]}"; do kafka_node_kill "$n"; done
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -810,41 +964,65 @@ prometheus_kill() {
 # Generic service verbs (service.sh, up.sh, down.sh)
 # ---------------------------------------------------------------------------------------------
 check_service_name() {
-  [[ " ${STACK_SERVICES[*]} " == *" $1 "* ]] || die "unknown service '$1' (one of: ${STACK_SERVICES[*]})"
+  [[ " ${STACK_SERVICES[*]} " != *" $1 "* ]] || return 0
+  if [[ $1 == kafka-[0-9]* ]]; then
+    kafka_multi || die "$1: this stack runs one Kafka broker, named kafka (kafka-1 to kafka-3 exist with STACK_KAFKA_BROKERS=3)"
+    [[ " $(kafka_nodes | tr '\n' ' ')" == *" $1 "* ]] || die "no Kafka node $1 (this stack has $(kafka_nodes | tr '\n' ' '))"
+    return 0
+  fi
+  die "unknown service '$1' (one of: ${STACK_SERVICES[*]}$(kafka_multi && printf ' %s' $(kafka_nodes)))"
+}
+
+# stack_units: the services with kafka replaced by its nodes when there are several
+stack_units() {
+  local s
+  for s in "${STACK_SERVICES[@]}"; do
+    if [[ $s == kafka ]]; then kafka_nodes; else echo "$s"; fi
+  done
+}
+
+# _svc NAME VERB: NAME_VERB, or kafka_node_VERB NAME for one Kafka node (kafka-2)
+_svc() {
+  if [[ $1 == kafka-[0-9]* ]]; then "kafka_node_$2" "$1"; else "$1_$2"; fi
 }
 
 # svc_install NAME: what NAME needs on disk (each part a quick no-op when present)
 svc_install() {
   case $1 in
     postgres | mosquitto | prometheus) ensure_system_packages ;;
-    kafka) ensure_kafka_libs ;;
+    kafka | kafka-[0-9]*) ensure_kafka_libs ;;
     registry) ensure_apicurio ;;
   esac
 }
 
-svc_pid() { "$1_pid"; }
-svc_ready() { "$1_ready" >/dev/null 2>&1; }
+svc_pid() { _svc "$1" pid; }
+svc_ready() { _svc "$1" ready >/dev/null 2>&1; }
 
 # svc_start NAME: start unless running; svc_wait NAME: until it answers
-svc_start() { "$1_start"; }
+svc_start() { _svc "$1" start; }
 svc_wait() {
   if svc_pid "$1" >/dev/null && svc_ready "$1"; then
     [[ $1 != postgres ]] || postgres_bootstrap
     say "  $1 answers"
     return 0
   fi
-  "$1_wait"
+  _svc "$1" wait
 }
 svc_up() {
   svc_start "$1"
   svc_wait "$1"
 }
-svc_stop() { "$1_stop"; }
-svc_kill() { "$1_kill"; }
+svc_stop() { _svc "$1" stop; }
+svc_kill() { _svc "$1" kill; }
 
-# svc_status NAME: one line; exit 0 when running and answering, 3 otherwise
+# svc_status NAME: one line (kafka with three nodes: one a node); exit 0 when running and
+# answering, 3 otherwise
 svc_status() {
-  local pid
+  local pid n rc=0
+  if [[ $1 == kafka ]] && kafka_multi; then
+    for n in $(kafka_nodes); do svc_status "$n" || rc=3; done
+    return "$rc"
+  fi
   if pid=$(svc_pid "$1"); then
     if svc_ready "$1"; then
       echo "$1: running (pid $pid), answering on port $(svc_port "$1")"
@@ -860,7 +1038,8 @@ svc_port() {
   case $1 in
     postgres) echo "$STACK_PG_PORT" ;;
     mosquitto) echo "$STACK_MQTT_PORT" ;;
-    kafka) echo "$STACK_KAFKA_PORT" ;;
+    kafka) kafka_nodes | while read -r n; do kafka_node_port "$n"; done | paste -sd, ;;
+    kafka-[0-9]*) kafka_node_port "$1" ;;
     registry) echo "$STACK_REGISTRY_PORT" ;;
     prometheus) echo "$STACK_PROMETHEUS_PORT" ;;
   esac
@@ -872,7 +1051,7 @@ write_env_file() {
   cat >"$STACK_DIR/env.tmp" <<EOF
 MQTT_BROKER=$STACK_HOST
 MQTT_PORT=$STACK_MQTT_PORT
-KAFKA_BROKERS=$STACK_HOST:$STACK_KAFKA_PORT
+KAFKA_BROKERS=$(kafka_bootstrap)
 SCHEMA_REGISTRY_URL=$(registry_url)
 POSTGRES_HOST=$STACK_HOST
 POSTGRES_PORT=$STACK_PG_PORT
@@ -882,5 +1061,32 @@ POSTGRES_PASSWORD=$PG_APP_PASSWORD
 PROMETHEUS_URL=$(prometheus_url)
 PROMETHEUS_TARGETS_DIR=$PROM_TARGETS_DIR
 EOF
+  if kafka_multi; then
+    # what the topics command (cli/topics.ts) creates topics with
+    kafka_mode_settings
+    printf 'KAFKA_REPLICATION_FACTOR=%s\nKAFKA_MIN_INSYNC_REPLICAS=%s\n' "$KAFKA_REPLICATION" "$KAFKA_MIN_ISR" >>"$STACK_DIR/env.tmp"
+  fi
   mv -f "$STACK_DIR/env.tmp" "$STACK_DIR/env"
+}
+
+# stack_check_ports: no two parts of the stack on one port (three Kafka nodes take
+# STACK_KAFKA_PORT and STACK_KAFKA_CONTROLLER_PORT plus 2 and 4)
+stack_check_ports() {
+  local n port what
+  declare -A owner=()
+  _claim() {
+    [[ $2 =~ ^[0-9]+$ ]] && (($2 >= 1 && $2 <= 65535)) || die "$1: port '$2' is not a port number"
+    [[ -z ${owner[$2]:-} ]] || die "port $2 is set for both ${owner[$2]} and $1; move one of them (see deploy/native/README.md, Ports)"
+    owner[$2]=$1
+  }
+  _claim STACK_MQTT_PORT "$STACK_MQTT_PORT"
+  _claim STACK_PG_PORT "$STACK_PG_PORT"
+  for n in $(kafka_nodes); do
+    _claim "$n (from STACK_KAFKA_PORT)" "$(kafka_node_port "$n")"
+    _claim "$n controller (from STACK_KAFKA_CONTROLLER_PORT)" "$(kafka_node_controller_port "$n")"
+  done
+  for what in STACK_REGISTRY_PORT STACK_PROMETHEUS_PORT STACK_BRIDGE_METRICS_PORT STACK_WRITER_METRICS_PORT STACK_DETECTOR_METRICS_PORT; do
+    _claim "$what" "${!what}"
+  done
+  unset -f _claim
 }

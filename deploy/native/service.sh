@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One service of the native stack, for fault tests and by hand:
 #   service.sh <mosquitto|postgres|kafka|registry|prometheus|all> <start|stop|kill|restart|status>
+#   with STACK_KAFKA_BROKERS=3, also kafka-1, kafka-2, kafka-3: one broker (kafka: all three)
 #     start    start it unless running, wait until it answers (installs it if missing)
 #     stop     graceful stop (SIGTERM; postgres: fast shutdown), SIGKILL after a timeout
 #     kill     SIGKILL, no shutdown: a crash
@@ -10,7 +11,7 @@ set -euo pipefail
 # shellcheck source=deploy/native/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-usage() { die "usage: $0 <mosquitto|postgres|kafka|registry|prometheus|all> <start|stop|kill|restart|status>"; }
+usage() { die "usage: $0 <mosquitto|postgres|kafka$(kafka_multi && printf '|%s' $(kafka_nodes))|registry|prometheus|all> <start|stop|kill|restart|status>"; }
 (($# == 2)) || usage
 name=$1 verb=$2
 if [[ $name == all ]]; then

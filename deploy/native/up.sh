@@ -6,8 +6,12 @@ set -euo pipefail
 # shellcheck source=deploy/native/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-say "native stack in $(rel "$STACK_DIR") (Kafka $STACK_KAFKA_VERSION, Apicurio Registry $STACK_APICURIO_VERSION)"
+say "native stack in $(rel "$STACK_DIR") (Kafka $STACK_KAFKA_VERSION$(kafka_multi && echo " x $STACK_KAFKA_BROKERS brokers"), Apicurio Registry $STACK_APICURIO_VERSION)"
 stack_lock
+# before anything is installed or saved: the ports do not collide, and the Kafka there is of
+# the mode asked for (one or three brokers)
+stack_check_ports
+kafka_check_mode
 stack_prepare_dirs
 stack_install
 stack_save_settings
@@ -25,7 +29,7 @@ svc_wait registry
 
 write_env_file
 say "stack is up:"
-for s in "${STACK_SERVICES[@]}"; do echo "    $s: pid $(svc_pid "$s"), $STACK_HOST:$(svc_port "$s")"; done
+for s in $(stack_units); do echo "    $s: pid $(svc_pid "$s"), $STACK_HOST:$(svc_port "$s")"; done
 echo "    environment for the services and tests: $(rel "$STACK_DIR/env")  (set -a; . $(rel "$STACK_DIR/env"); set +a)"
 sed 's/^/      /' "$STACK_DIR/env"
 echo "    logs: $(rel "$STACK_LOGS")/   stop: npm run stack:down"

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Kafka, KafkaMessage, logLevel } from 'kafkajs';
+import { Admin, Kafka, KafkaMessage, logLevel, Producer } from 'kafkajs';
 import { AvroCodec, createRegistry } from '../../lib/avro';
 import { brokerList } from '../../lib/config';
 import { ensureTopics, subjectOf } from '../../lib/topics';
@@ -22,18 +22,29 @@ export interface TestTopics {
   env: Record<string, string>;
 }
 
+export interface TestTopicOptions {
+  /** Replicas of each topic; default KAFKA_REPLICATION_FACTOR (as the topics command), else 1. */
+  replicationFactor?: number;
+  /** The topics' min.insync.replicas; default KAFKA_MIN_INSYNC_REPLICAS, else the broker's. */
+  minInsyncReplicas?: number;
+}
+
 /** Each test gets its own topics (KafkaJS's habit), so tests never see each other's records. */
-export async function createTestTopics(prefix: string, partitions = 3): Promise<TestTopics> {
+export async function createTestTopics(prefix: string, partitions = 3, options: TestTopicOptions = {}): Promise<TestTopics> {
   const telemetry = uniqueName(`${prefix}.telemetry`);
   const alerts = uniqueName(`${prefix}.alerts`);
   const dlq = uniqueName(`${prefix}.dlq`);
+  const fromEnv = (name: string) => (process.env[name] ? Number(process.env[name]) : undefined);
+  const replicationFactor = options.replicationFactor ?? fromEnv('KAFKA_REPLICATION_FACTOR') ?? 1;
+  const minInsync = options.minInsyncReplicas ?? fromEnv('KAFKA_MIN_INSYNC_REPLICAS');
+  const config = minInsync === undefined ? undefined : { 'min.insync.replicas': String(minInsync) };
   const admin = testKafka().admin();
   await admin.connect();
   try {
     await ensureTopics(admin, [
-      { topic: telemetry, partitions, replicationFactor: 1 },
-      { topic: alerts, partitions, replicationFactor: 1 },
-      { topic: dlq, partitions: 1, replicationFactor: 1 },
+      { topic: telemetry, partitions, replicationFactor, config },
+      { topic: alerts, partitions, replicationFactor, config },
+      { topic: dlq, partitions: 1, replicationFactor, config },
     ]);
   } finally {
     await admin.disconnect();
@@ -65,4 +76,20 @@ export async function readTopic(topic: string, count: number, timeoutMs = 60000)
 export function header(message: KafkaMessage, name: string): string | undefined {
   const value = message.headers?.[name];
   return value === undefined ? undefined : String(value);
+}
+
+/** Produces readings keyed by device, as the bridge does (acks = all), in requests of 2,000. */
+export async function produceReadings(producer: Producer, topic: string, codec: AvroCodec<Reading>, readings: readonly Reading[]): Promise<void> {
+  for (let i = 0; i < readings.length; i += 2000) {
+    await producer.send({ topic, acks: -1, messages: readings.slice(i, i + 2000).map((r) => ({ key: r.device_id, value: codec.encode(r) })) });
+  }
+}
+
+/** Records of `topic` that `groupId` has not committed yet, over all partitions (0: caught up). */
+export async function groupLag(admin: Admin, groupId: string, topic: string): Promise<number> {
+  const [ends, [committed]] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
+  return ends.reduce((lag, e) => {
+    const offset = Number(committed.partitions.find((p) => p.partition === e.partition)?.offset ?? -1);
+    return lag + Number(e.high) - Math.max(offset, Number(e.low));
+  }, 0);
 }

@@ -135,7 +135,7 @@ describe('three Kafka brokers', () => {
     const published = new Set<string>();
     const stop = new AbortController();
     const simulation = simulateFleet({
-      mqtt: { broker: process.env.MQTT_BROKER, port: Number(process.env.MQTT_PORT), topic: mqttTopics.shared, qos: 1, reconnectMin: 100, reconnectMax: 1000 },
+      mqtt: { broker: process.env.MQTT_BROKER, port: Number(process.env.MQTT_PORT), topic: mqttTopics.shared, qos: 1, reconnectMin: 0.1, reconnectMax: 1 },
       fleet: { deviceCount: DEVICES, rate: RATE, seed: 6, withSeq: true, timestampFormat: 'ms' },
       anomalies: { rate: 0 },
       dropouts: { rate: 0 },

@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Admin } from 'kafkajs';
@@ -50,8 +52,14 @@ describe('chaos', () => {
     await admin.connect();
   });
 
+  // Every service's output, kept for the post-mortem of a failed run.
+  const logDir = mkdtempSync(join(tmpdir(), 'chaos-logs-'));
+  const keepLog = (p: ServiceProcess) => writeFileSync(join(logDir, `${p.command}-${p.pid}.log`), p.output.join('\n'));
+
   afterAll(async () => {
     await Promise.all([...running].map((p) => p.kill('SIGTERM')));
+    for (const p of running) keepLog(p);
+    process.stdout.write(`chaos: service logs in ${logDir}\n`);
     await admin.disconnect().catch(() => undefined);
     await db.drop();
   });
@@ -75,6 +83,7 @@ describe('chaos', () => {
     };
     const replace = async (old: ServiceProcess, ready: RegExp) => {
       await old.kill('SIGKILL');
+      keepLog(old);
       running.delete(old);
       const fresh = start(old.command);
       await fresh.waitForLog(ready, 120000);

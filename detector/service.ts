@@ -153,7 +153,7 @@ export class DetectorLoop {
       this.metrics.caughtUp.set(caughtUp ? 1 : 0);
       this.metrics.devices.set(this.detector.deviceCount);
       if (Number.isFinite(this.detector.maxEventTimeUs)) this.metrics.eventTimeLag.set(now / 1000 - this.detector.maxEventTimeUs / 1e6);
-      await this.produce([...alerts], () => generation === this.generation && !this.isStopping());
+      await this.produce(alerts, () => generation === this.generation && !this.isStopping());
     } finally {
       this.ticking = false;
     }
@@ -250,7 +250,7 @@ export class DetectorLoop {
   }
 
   /** Sends alerts (acks=all), retrying with back-off while `keepTrying()` holds. */
-  private async produce(alerts: Alert[], keepTrying: () => boolean): Promise<void> {
+  private async produce(alerts: readonly Alert[], keepTrying: () => boolean): Promise<void> {
     if (alerts.length === 0) return;
     const messages = alerts.map((a) => ({ key: a.device_id, value: this.clients.alerts.encode(a) }));
     let backoff = 100;

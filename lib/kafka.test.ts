@@ -1,21 +1,11 @@
 import { kafkaSchema, loadConfig } from './config';
-import { ConfigError } from './errors';
 import { kafkaSecurityOptions } from './kafka';
+import { configErrorOf } from '../test/support/config-error';
 
 const load = (env: Record<string, string>) => loadConfig({ kafka: kafkaSchema }, {}, env).kafka;
 const noFile = () => {
   throw Object.assign(new Error('no such file'), { code: 'ENOENT' });
 };
-
-function configError(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('kafkaSecurityOptions', () => {
   it('adds nothing by default: plaintext, no SASL', () => {
@@ -47,12 +37,12 @@ describe('kafkaSecurityOptions', () => {
     [{ KAFKA_SSL_CA_FILE: '/ca.pem' }, ['KAFKA_SSL_CA_FILE']],
     [{ KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: '/missing.pem' }, ['KAFKA_SSL_CA_FILE']],
   ])('settings that contradict each other stop start-up: %j', (env, keys) => {
-    const err = configError(() => kafkaSecurityOptions(load(env), noFile));
+    const err = configErrorOf(() => kafkaSecurityOptions(load(env), noFile));
     expect(err.keys).toEqual(keys);
   });
 
   it('names the key and the choices when the mechanism is not one it knows', () => {
-    const err = configError(() => load({ KAFKA_SASL_MECHANISM: 'gssapi' }));
+    const err = configErrorOf(() => load({ KAFKA_SASL_MECHANISM: 'gssapi' }));
     expect(err.keys).toEqual(['KAFKA_SASL_MECHANISM (kafka.saslMechanism)']);
     expect(err.message).toMatch(/plain.*scram-sha-256.*scram-sha-512/);
   });
@@ -60,6 +50,6 @@ describe('kafkaSecurityOptions', () => {
   it('reads KAFKA_SSL strictly: 0 is false, and a word it does not know is an error', () => {
     expect(load({ KAFKA_SSL: '0' }).ssl).toBe(false);
     expect(load({ KAFKA_SSL: 'FALSE' }).ssl).toBe(false);
-    expect(configError(() => load({ KAFKA_SSL: 'yes please' })).keys).toEqual(['KAFKA_SSL (kafka.ssl)']);
+    expect(configErrorOf(() => load({ KAFKA_SSL: 'yes please' })).keys).toEqual(['KAFKA_SSL (kafka.ssl)']);
   });
 });

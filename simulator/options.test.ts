@@ -1,21 +1,11 @@
-import { ConfigError } from '../lib/errors';
 import { effectiveInterval, parseArgs, resolveConfig, SIMULATOR_FLAGS } from './options';
 import { usage } from './usage';
+import { configErrorOf } from '../test/support/config-error';
 
 function configOf(argv: string[], env: NodeJS.ProcessEnv = {}) {
   const parsed = parseArgs(argv, env);
   if (parsed.help) throw new Error('unexpected --help');
   return parsed.config;
-}
-
-function errorOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
 }
 
 describe('simulator options', () => {
@@ -61,7 +51,7 @@ describe('simulator options', () => {
   });
 
   it('names every bad key at once, by flag or by environment variable', () => {
-    const err = errorOf(() =>
+    const err = configErrorOf(() =>
       parseArgs(['--device-count', '0', '--qos', '2', '--bogus', '--timestamp-format', 'x', '--spike-sigma', '3', '--seed', '-1', '--start', 'yesterday', 'extra', '--topic'], {
         INTERVAL: 'abc',
         MQTT_PORT: '99999',
@@ -87,10 +77,10 @@ describe('simulator options', () => {
   });
 
   it('checks rules between keys', () => {
-    const err = errorOf(() => parseArgs(['--timestamp-format', 's', '--interval', '0.5', '--drop-rate', '0.6', '--late-rate', '0.6'], {}));
+    const err = configErrorOf(() => parseArgs(['--timestamp-format', 's', '--interval', '0.5', '--drop-rate', '0.6', '--late-rate', '0.6'], {}));
     expect(err.keys).toEqual(['--interval (fleet.interval)', '--drop-rate (faults.dropRate)']);
     expect(err.message).toMatch(/1 s precision/);
-    const tooFast = errorOf(() => parseArgs(['--device-count', '1', '--rate', '5000'], {}));
+    const tooFast = configErrorOf(() => parseArgs(['--device-count', '1', '--rate', '5000'], {}));
     expect(tooFast.keys).toEqual(['--rate (fleet.rate)']);
   });
 

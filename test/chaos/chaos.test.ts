@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Admin } from 'kafkajs';
 import { AvroCodec, createRegistry } from '../../lib/avro';
 import { Random } from '../../simulator/prng';
@@ -11,6 +9,7 @@ import { Alert, alertSchemaText } from '../../schemas';
 import { createTestTopics, groupLag, readTopic, testKafka, TestTopics, uniqueName } from '../support/kafka';
 import { testMqttTopics } from '../support/mqtt';
 import { createMigratedDatabase, TestDatabase } from '../support/pg';
+import { nativeService } from '../support/native-service';
 import { ServiceProcess } from '../support/service-process';
 import { waitUntil } from '../support/wait';
 
@@ -24,8 +23,6 @@ import { waitUntil } from '../support/wait';
 const SEED = Number(process.env.CHAOS_SEED ?? Date.now() % 1_000_000);
 const RATE = Number(process.env.CHAOS_RATE ?? 200);
 const DEVICES = 40;
-const SERVICE_SH = join(__dirname, '..', '..', 'deploy', 'native', 'service.sh');
-const run = promisify(execFile);
 
 type Fault = 'bridge' | 'writer' | 'detector' | 'kafka' | 'postgres' | 'mosquitto';
 const FAULTS: Fault[] = ['bridge', 'writer', 'detector', 'kafka', 'postgres', 'mosquitto'];
@@ -135,7 +132,7 @@ describe('chaos', () => {
           detector = await replace(detector, /assignment ready/);
           break;
         default:
-          await run('bash', [SERVICE_SH, fault, 'restart']);
+          await nativeService(fault, 'restart');
       }
       const readyMs = Date.now() - t0;
       // Recovered: new readings reach the database again (the detector: it judges again).

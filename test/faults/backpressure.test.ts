@@ -1,11 +1,9 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { MqttClient } from 'mqtt';
 import { Reading } from '../../schemas';
 import { createTestTopics, groupLag, produceReadings, telemetryCodec, testKafka, TestTopics, uniqueName } from '../support/kafka';
 import { connectPublisher, publishQos1, testMqttTopics } from '../support/mqtt';
 import { createMigratedDatabase, TestDatabase } from '../support/pg';
+import { nativeService as service } from '../support/native-service';
 import { ServiceProcess } from '../support/service-process';
 import { waitUntil } from '../support/wait';
 
@@ -14,9 +12,6 @@ import { waitUntil } from '../support/wait';
  * (deploy/native/service.sh) while readings keep coming. Runs alone, after the
  * integration tests (its own jest project), because it stops shared servers.
  */
-const SERVICE_SH = join(__dirname, '..', '..', 'deploy', 'native', 'service.sh');
-const run = promisify(execFile);
-const service = (name: string, verb: 'start' | 'stop') => run('bash', [SERVICE_SH, name, verb]);
 
 async function storedRows(db: TestDatabase): Promise<{ rows: number; identities: number }> {
   const { rows } = await db.pool.query('SELECT count(*)::int AS rows, count(DISTINCT (device_id, time))::int AS identities FROM device_telemetry');

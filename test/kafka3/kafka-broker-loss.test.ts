@@ -1,12 +1,11 @@
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Admin, Partitioners } from 'kafkajs';
 import { simulateFleet } from '../../simulator';
 import { createTestTopics, testKafka, TestTopics, uniqueName } from '../support/kafka';
 import { testMqttTopics } from '../support/mqtt';
 import { createMigratedDatabase, TestDatabase } from '../support/pg';
+import { nativeService } from '../support/native-service';
 import { ServiceProcess } from '../support/service-process';
 import { parseEnvFile } from '../support/stack';
 import { waitUntil } from '../support/wait';
@@ -32,8 +31,6 @@ const DOWN_MS = 20_000; // the broker stays down this long (at least until write
 const AFTER_MS = 5_000; // normal running after it is back in sync
 const POLL_MS = 100;
 const ROOT = join(__dirname, '..', '..');
-const SERVICE_SH = join(ROOT, 'deploy', 'native', 'service.sh');
-const run = promisify(execFile);
 
 const HOW_TO_RUN =
   'This test needs the native stack with three Kafka brokers, its endpoints in the environment and its STACK_DIR, e.g.\n' +
@@ -101,7 +98,7 @@ describe('three Kafka brokers', () => {
     stopPolling();
     await Promise.all([...running].map((p) => p.kill('SIGTERM')));
     // never leave the stack with a broker down, whatever failed
-    if (killed) await run('bash', [SERVICE_SH, killed, 'start']).catch(() => undefined);
+    if (killed) await nativeService(killed, 'start').catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
     await db?.drop();
   });
@@ -172,7 +169,7 @@ describe('three Kafka brokers', () => {
     const publishedAtKill = published.size;
     const killedAt = Date.now();
     killed = victim;
-    await run('bash', [SERVICE_SH, victim, 'kill']);
+    await nativeService(victim, 'kill');
 
     // Failover: every partition led by a live broker, with the victim out of the ISR.
     await waitUntil('new leaders for the lost broker\'s partitions', async () => (await metadata()).every((p) => p.leader !== victimId && p.leader >= 0 && !p.isr.includes(victimId)), 120000, 200);
@@ -189,7 +186,7 @@ describe('three Kafka brokers', () => {
 
     // Back: the broker starts, catches up, and is in sync again on every partition.
     const restartedAt = Date.now();
-    await run('bash', [SERVICE_SH, victim, 'start']);
+    await nativeService(victim, 'start');
     killed = undefined;
     const answeringMs = Date.now() - restartedAt;
     await waitUntil(`${victim} back in every ISR`, async () => (await metadata()).every((p) => p.isr.length === 3), 180000, 500);

@@ -151,8 +151,8 @@ describe('rollups on plain PostgreSQL (state tables kept by a trigger)', () => {
     try {
       // Both pools write the same readings, cut into batches differently, as two writers do after
       // a rebalance: they race for the same identities and for the same rollup rows (6 devices,
-      // so every batch shares buckets with every other). Both follow one order, as Kafka's
-      // redelivery does, so that it is the rollup's locking, not the identity index's, on test.
+      // so every batch shares buckets with every other). The writer inserts each batch in
+      // identity order, so neither the identity index nor the rollup rows can deadlock them.
       const all = readings(3, 12_000);
       const batchesA = Array.from({ length: 12 }, (_, i) => all.slice(i * 1000, (i + 1) * 1000));
       const batchesB = Array.from({ length: 8 }, (_, i) => all.slice(i * 1500, (i + 1) * 1500));

@@ -8,7 +8,10 @@ import { ALERT_STAGING_COLUMNS, encodeAlert, encodeReading, TELEMETRY_STAGING_CO
  * (`distinct`), binary COPY into a per-connection staging table, then one plain
  * `INSERT … SELECT … ON CONFLICT DO NOTHING` into the table, so identities stored by an
  * earlier batch are skipped and row triggers and statement triggers (transition tables)
- * see exactly the rows inserted.
+ * see exactly the rows inserted. The insert goes in identity order: two writers racing over
+ * the same readings (a rebalance, a redelivery) then wait for each other's identities in one
+ * order and cannot deadlock; in COPY order they did (40P01, about one run in three of
+ * test/db-rollups.test.ts).
  */
 export interface TableSpec<T> {
   name: string;
@@ -42,6 +45,7 @@ export const telemetryTable: TableSpec<Reading> = {
   encodeRow: encodeReading,
   insertNew: `INSERT INTO device_telemetry (time, device_id, firmware, temperature, humidity, battery)
     SELECT time, device_id, firmware, temperature, humidity, battery FROM device_telemetry_staging
+    ORDER BY device_id, time DESC
     ON CONFLICT DO NOTHING`,
 };
 
@@ -67,5 +71,6 @@ export const alertTable: TableSpec<Alert> = {
                                          reading_time, detected_at, details)
     SELECT alert_id, device_id, kind, metric, value, mean, stddev, z, threshold, reading_time, detected_at, details::jsonb
       FROM device_alerts_staging
+    ORDER BY alert_id
     ON CONFLICT DO NOTHING`,
 };

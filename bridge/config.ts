@@ -18,9 +18,9 @@ export const bridgeSchema = {
       env: 'BRIDGE_CLIENT_ID',
     },
     shareGroup: {
-      doc: 'Shared-subscription group, so bridges split the stream ("" subscribes without sharing)',
+      doc: 'Shared-subscription group, to split the stream over several bridges; "" (one bridge) subscribes without sharing, which survives a Mosquitto restart (bridge/README.md)',
       format: String,
-      default: 'iot-bridge',
+      default: '',
       env: 'BRIDGE_SHARE_GROUP',
     },
     protocolVersion: { doc: 'MQTT protocol of the bridge\'s own connection: 4 (3.1.1) or 5', format: [4, 5], default: 5, env: 'MQTT_PROTOCOL_VERSION' },

@@ -88,10 +88,10 @@ describe('database roles iot_writer and iot_reader', () => {
     };
 
     it("runs the writer's own path: COPY into a TEMP staging table, then insert what is new", async () => {
-      expect(await writeBatch(writer, telemetryTable, readings)).toEqual({ inserted: 50, skipped: 0 });
+      expect(await writeBatch(writer, telemetryTable, readings)).toEqual({ inserted: 50, skipped: 0, copiedDirectly: true });
       // A redelivery is skipped by identity (ON CONFLICT DO NOTHING needs no UPDATE right).
-      expect(await writeBatch(writer, telemetryTable, readings)).toEqual({ inserted: 0, skipped: 50 });
-      expect(await writeBatch(writer, alertTable, [alert])).toEqual({ inserted: 1, skipped: 0 });
+      expect(await writeBatch(writer, telemetryTable, readings)).toEqual({ inserted: 0, skipped: 50, copiedDirectly: false });
+      expect(await writeBatch(writer, alertTable, [alert])).toEqual({ inserted: 1, skipped: 0, copiedDirectly: false });
       const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM device_telemetry WHERE device_id LIKE 'w-%'`);
       expect(rows[0].n).toBe(50);
     });

@@ -128,13 +128,14 @@ describe('rollups on plain PostgreSQL (state tables kept by a trigger)', () => {
     const batch = readings(1, 500);
     const first = await writeBatch(db.pool, telemetryTable, batch);
     expect(first.inserted).toBeGreaterThan(480); // a few random identities may collide
+    expect(first.copiedDirectly).toBe(true); // all new: plain COPY, and the trigger still counts it
     await expectRollupsMatchRaw(db.pool);
     const before = await stateSnapshot(db.pool);
 
-    expect(await writeBatch(db.pool, telemetryTable, batch)).toEqual({ inserted: 0, skipped: 500 });
+    expect(await writeBatch(db.pool, telemetryTable, batch)).toEqual({ inserted: 0, skipped: 500, copiedDirectly: false });
     // the same identities with other values: the stored reading wins, the rollup does not move
     const changed = batch.map((r) => ({ ...r, temperature: 1000, battery: -1 }));
-    expect(await writeBatch(db.pool, telemetryTable, changed)).toEqual({ inserted: 0, skipped: 500 });
+    expect(await writeBatch(db.pool, telemetryTable, changed)).toEqual({ inserted: 0, skipped: 500, copiedDirectly: false });
     expect(await stateSnapshot(db.pool)).toEqual(before);
 
     // half redelivered, half new, each new one twice in the batch: only the new ones count, once
@@ -142,6 +143,7 @@ describe('rollups on plain PostgreSQL (state tables kept by a trigger)', () => {
     const mixed = await writeBatch(db.pool, telemetryTable, [...batch.slice(0, 250), ...fresh, ...fresh]);
     expect(mixed.inserted).toBeGreaterThan(240);
     expect(mixed.inserted).toBeLessThanOrEqual(250);
+    expect(mixed.copiedDirectly).toBe(false);
     await expectRollupsMatchRaw(db.pool);
   });
 

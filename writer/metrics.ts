@@ -15,6 +15,12 @@ export function writerMetrics(registry: client.Registry) {
       buckets: [1, 10, 100, 500, 1000, 2500, 5000, 10000, 25000],
       registers: [registry],
     }),
+    batches: new client.Counter({
+      name: 'iot_writer_batches_total',
+      help: 'Database transactions, by table and path: copy (plain COPY, every row new) or staging (COPY into staging, insert what is new)',
+      labelNames: ['table', 'path'] as const,
+      registers: [registry],
+    }),
     writeSeconds: new client.Histogram({
       name: 'iot_writer_write_seconds',
       help: 'Time to COPY and insert one batch, commit included',

@@ -35,6 +35,7 @@ export function createTopicSink<T>(
       metrics.rows.inc({ table: table.name, result: 'inserted' }, result.inserted);
       if (result.skipped > 0) metrics.rows.inc({ table: table.name, result: 'skipped' }, result.skipped);
       metrics.batchRows.observe({ table: table.name }, records.length);
+      metrics.batches.inc({ table: table.name, path: result.copiedDirectly ? 'copy' : 'staging' });
       metrics.writeSeconds.observe({ table: table.name }, ms / 1000);
     },
   });

@@ -8,9 +8,10 @@ import { ALERT_STAGING_COLUMNS, encodeAlert, encodeReading, TELEMETRY_STAGING_CO
  * (`distinct`), binary COPY into a per-connection staging table, then one plain
  * `INSERT … SELECT … ON CONFLICT DO NOTHING` into the table, so identities stored by an
  * earlier batch are skipped and row triggers and statement triggers (transition tables)
- * see exactly the rows inserted. The insert goes in identity order: two writers racing over
- * the same readings (a rebalance, a redelivery) then wait for each other's identities in one
- * order and cannot deadlock; in COPY order they did (40P01, about one run in three of
+ * see exactly the rows inserted. Rows go in identity order, by COPY and again by the insert
+ * (whose input order the staging table alone does not promise): two writers racing over the
+ * same readings (a rebalance, a redelivery) then wait for each other's identities in one order
+ * and cannot deadlock; in arrival order they did (40P01, about one run in three of
  * test/db-rollups.test.ts).
  */
 export interface TableSpec<T> {
@@ -19,8 +20,15 @@ export interface TableSpec<T> {
   createStaging: string;
   copyColumns: string[];
   distinct: (records: readonly T[]) => readonly T[];
+  /** A copy of the records sorted by identity: the order every writer takes the identity index's locks in. */
+  inIdentityOrder: (records: readonly T[]) => T[];
   encodeRow: (w: CopyBinaryWriter, record: T) => void;
   insertNew: string;
+  /**
+   * Plain COPY into the table itself, for a batch whose identities are all new: possible when
+   * the staging columns are the table's own, with the same binary types.
+   */
+  copyInto?: string;
 }
 
 export const telemetryTable: TableSpec<Reading> = {
@@ -42,7 +50,11 @@ export const telemetryTable: TableSpec<Reading> = {
       return true;
     });
   },
+  inIdentityOrder: (readings) =>
+    // (device_id, time DESC), the identity index's own order
+    [...readings].sort((a, b) => (a.device_id < b.device_id ? -1 : a.device_id > b.device_id ? 1 : b.time - a.time)),
   encodeRow: encodeReading,
+  copyInto: `COPY device_telemetry (${TELEMETRY_STAGING_COLUMNS.join(',')}) FROM STDIN (FORMAT binary)`,
   insertNew: `INSERT INTO device_telemetry (time, device_id, firmware, temperature, humidity, battery)
     SELECT time, device_id, firmware, temperature, humidity, battery FROM device_telemetry_staging
     ORDER BY device_id, time DESC
@@ -66,6 +78,8 @@ export const alertTable: TableSpec<Alert> = {
       return true;
     });
   },
+  inIdentityOrder: (alerts) => [...alerts].sort((a, b) => (a.alert_id < b.alert_id ? -1 : a.alert_id > b.alert_id ? 1 : 0)),
+  // no copyInto: details is staged as text and becomes jsonb in the insert
   encodeRow: encodeAlert,
   insertNew: `INSERT INTO device_alerts (alert_id, device_id, kind, metric, value, mean, stddev, z, threshold,
                                          reading_time, detected_at, details)

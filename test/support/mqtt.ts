@@ -15,17 +15,21 @@ export function connectPublisher(): Promise<MqttClient> {
   });
 }
 
-/** Topics of one test's bridge, under a unique prefix so parallel tests never share messages. */
-export function testMqttTopics(): { shared: string; device: (id: string) => string; env: Record<string, string> } {
+/**
+ * Topics of one test's bridge, under a unique prefix so parallel tests never share messages.
+ * The bridge subscribes without sharing (the default); `shareGroup` is the group for a test
+ * that runs several bridges (set BRIDGE_SHARE_GROUP to it).
+ */
+export function testMqttTopics(): { shared: string; device: (id: string) => string; shareGroup: string; env: Record<string, string> } {
   const prefix = uniqueName('t');
   return {
     shared: `${prefix}/portfolio/telemetry`,
     device: (id) => `${prefix}/devices/${id}/telemetry`,
+    shareGroup: prefix,
     env: {
       MQTT_TOPIC: `${prefix}/portfolio/telemetry`,
       MQTT_DEVICE_TOPIC_PREFIX: `${prefix}/devices/`,
       BRIDGE_CLIENT_ID: `${prefix}-bridge`,
-      BRIDGE_SHARE_GROUP: prefix,
     },
   };
 }

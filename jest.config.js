@@ -1,8 +1,8 @@
 /**
  * Unit tests sit beside the code (no servers); integration tests live in test/ and need the
- * stack; the fault tests (test/faults/, part of `npm test`) and the chaos suite (test/chaos/,
- * `npm run test:chaos`) stop and restart the native stack's servers, so each runs alone, after
- * the others. test/kafka3/ (`npm run test:kafka3`) needs the native stack with three Kafka
+ * stack; the fault tests (test/faults/) and the chaos suite (test/chaos/, alone:
+ * `npm run test:chaos`), both part of `npm test`, stop and restart the native stack's servers,
+ * so they run one file at a time, after the others. test/kafka3/ (`npm run test:kafka3`) needs the native stack with three Kafka
  * brokers (deploy/native/README.md) and fails on any other, so no default run includes it.
  */
 const tsJest = ['ts-jest', {}];

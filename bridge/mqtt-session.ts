@@ -116,6 +116,8 @@ interface Connection {
   pingOutstanding: boolean;
   /** The socket was paused since the last PINGREQ, so a missing PINGRESP proves nothing. */
   pingExcused: boolean;
+  /** Packet ids released by the sequencer and not yet written: one write per burst of confirmations. */
+  pubacks: number[];
   closeReason: string;
   connectTimer?: NodeJS.Timeout;
   pingTimer?: NodeJS.Timeout;
@@ -248,6 +250,7 @@ export class MqttSession extends EventEmitter<MqttSessionEvents> {
         paused: false,
         pingOutstanding: false,
         pingExcused: false,
+        pubacks: [],
         closeReason: 'connection closed',
         settleReady: (err) => {
           if (settled) return;
@@ -300,6 +303,7 @@ export class MqttSession extends EventEmitter<MqttSessionEvents> {
    */
   private close(conn: Connection, reason: string, how: 'disconnect' | 'end' | 'destroy'): void {
     if (conn.closed) return;
+    if (how !== 'destroy') this.flushPubacks(conn); // confirmed before the close: acknowledge them
     conn.closed = true;
     conn.closeReason = reason;
     this.clearTimers(conn);
@@ -560,13 +564,31 @@ export class MqttSession extends EventEmitter<MqttSessionEvents> {
       this.attempt = 0; // the pipeline downstream works again: reconnect quickly next time
       if (msg.qos === 1 && !conn.closed) {
         const ids = conn.acks.confirm(ticket);
-        if (ids.length > 0) this.sendPubacks(conn, ids);
+        if (ids.length > 0) this.queuePubacks(conn, ids);
       }
     }
     if (this.conn && this.conn !== conn) this.closeIfDrained(this.conn); // an old handler finished during a stop
     this.closeIfDrained(conn);
     this.maybeFinishStop();
     if (this.conn && !this.conn.closed) this.pump(this.conn);
+  }
+
+  /**
+   * A produce request settles its records one by one, in arrival order, so each confirmation
+   * releases one packet id: written at once, that was a 4-byte socket write per message (13 %
+   * of the bridge's CPU in its profile). Released ids wait for the end of the current job and
+   * go out together.
+   */
+  private queuePubacks(conn: Connection, ids: readonly number[]): void {
+    if (conn.pubacks.length === 0) queueMicrotask(() => this.flushPubacks(conn));
+    for (const id of ids) conn.pubacks.push(id);
+  }
+
+  private flushPubacks(conn: Connection): void {
+    if (conn.pubacks.length === 0) return;
+    const ids = conn.pubacks;
+    conn.pubacks = [];
+    if (!conn.closed && !conn.socket.destroyed) this.sendPubacks(conn, ids);
   }
 
   /**

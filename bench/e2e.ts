@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
+import type { Consumer } from 'kafkajs';
+import { AvroCodec, createRegistry } from '../lib/avro';
 import { createLogger } from '../lib/log';
+import { Alert, alertSchemaText } from '../schemas';
 import { simulateFleet } from '../simulator';
-import { createTestTopics } from '../test/support/kafka';
+import { createTestTopics, testKafka, uniqueName } from '../test/support/kafka';
 import { testMqttTopics } from '../test/support/mqtt';
 import { createMigratedDatabase, TestDatabase } from '../test/support/pg';
 import { ServiceProcess } from '../test/support/service-process';
@@ -15,6 +18,8 @@ interface Step {
   visible: number;
   /** ms from a reading's device time to the poll that first saw its row. */
   latencies: number[];
+  /** ms from the device time of the reading that raised an alert to the alert's arrival here. */
+  alertLatencies: number[];
   /** Rows still missing this long after the last publish. */
   missingAfterGrace: number;
   achievedRate: number;
@@ -83,11 +88,48 @@ class RowWatcher {
   }
 }
 
+/**
+ * Reads the alerts topic as the detector produces it. An alert raised by a reading as it
+ * arrives (anomaly, low battery) gets a latency: its arrival here minus the device time of that
+ * reading. Silence alerts are raised by the absence of readings and have none.
+ */
+class AlertWatcher {
+  private latencies: number[] = [];
+  private readonly consumer: Consumer = testKafka().consumer({ groupId: uniqueName('bench-e2e-alerts') });
+  private readonly codec = new AvroCodec<Alert>(createRegistry(process.env.SCHEMA_REGISTRY_URL!), alertSchemaText);
+
+  async start(topic: string): Promise<void> {
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topic, fromBeginning: true });
+    await this.consumer.run({
+      eachBatch: async ({ batch }) => {
+        const arrived = Date.now();
+        await this.codec.prepare(batch.messages.map((m) => m.value));
+        for (const m of batch.messages) {
+          const alert = this.codec.decode(m.value);
+          if (alert.kind === 'anomaly' || alert.kind === 'low_battery') this.latencies.push(arrived - alert.reading_time / 1000);
+        }
+      },
+    });
+  }
+
+  /** The latencies since the last call. */
+  take(): number[] {
+    const taken = this.latencies;
+    this.latencies = [];
+    return taken;
+  }
+
+  stop(): Promise<void> {
+    return this.consumer.disconnect();
+  }
+}
+
 const discard = new Writable({ write: (_c, _e, cb) => cb() });
 
 async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
   const devices = numberFlag(flags, 'devices', 1000);
-  const seconds = numberFlag(flags, 'seconds', 20);
+  const seconds = numberFlag(flags, 'seconds', 60);
   const graceS = numberFlag(flags, 'grace', 5);
   const partitions = numberFlag(flags, 'partitions', 6);
   const pollMs = numberFlag(flags, 'poll-ms', 100);
@@ -104,11 +146,15 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
     WRITER_GROUP_ID: `bench-e2e-${randomBytes(4).toString('hex')}`,
     WRITER_SINK_ALERTS: 'false',
   });
+  const detector = new ServiceProcess('detector', [], { ...topics.env, DETECTOR_GROUP_ID: uniqueName('bench-e2e-detector') });
+  const alerts = new AlertWatcher();
   const steps: Step[] = [];
   try {
-    progress.phase('starting bridge and writer');
+    progress.phase('starting bridge, writer and detector');
     await bridge.waitForLog(/bridge running/);
     await writer.waitForLog(/joined group/);
+    await detector.waitForLog(/assignment ready/);
+    await alerts.start(topics.alerts);
     const log = createLogger('simulator', 'warn');
     for (const rate of rates) {
       const watcher = new RowWatcher(db, pollMs);
@@ -119,6 +165,7 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
         mqtt: { broker: process.env.MQTT_BROKER, port: Number(process.env.MQTT_PORT), topic: mqtt.shared },
         fleet: { deviceCount: devices, rate, duration: seconds, seed: BENCH_SEED, timestampFormat: 's.ms' },
         dropouts: { rate: 0 },
+        anomalies: { rate: 0.001, kinds: ['spike'] },
         output: { progress: false },
         progress: discard,
         log,
@@ -135,6 +182,7 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
         published: summary.published,
         visible,
         latencies: watcher.latencies,
+        alertLatencies: alerts.take(),
         missingAfterGrace: watcher.missing,
         achievedRate: visible / (Math.min(lastSeenMs, (seconds + graceS) * 1000) / 1000),
       });
@@ -142,7 +190,8 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
       if (watcher.missing > 0 || percentile(watcher.latencies, 99) > maxP99Ms) break;
     }
   } finally {
-    await Promise.all([bridge.kill('SIGTERM'), writer.kill('SIGTERM')]);
+    await alerts.stop();
+    await Promise.all([bridge.kill('SIGTERM'), writer.kill('SIGTERM'), detector.kill('SIGTERM')]);
     await db.drop();
     await deleteTopics([topics.telemetry, topics.alerts, topics.dlq]);
   }
@@ -153,21 +202,24 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
     figures.push({ metric: `offered ${s.rate}/s: latency p50`, value: percentile(s.latencies, 50), unit: 'ms' });
     figures.push({ metric: `offered ${s.rate}/s: latency p99`, value: percentile(s.latencies, 99), unit: 'ms' });
     figures.push({ metric: `offered ${s.rate}/s: rows visible`, value: s.visible, unit: `of ${s.published}` });
+    figures.push({ metric: `offered ${s.rate}/s: alert latency p50`, value: percentile(s.alertLatencies, 50), unit: `ms (${s.alertLatencies.length} alerts)` });
+    figures.push({ metric: `offered ${s.rate}/s: alert latency p99`, value: percentile(s.alertLatencies, 99), unit: 'ms' });
   }
   figures.push({ metric: 'highest sustained offered rate', value: sustained.at(-1)?.rate ?? 0, unit: 'readings/s' });
   return {
     params: { devices, seconds, graceS, partitions, pollMs, maxP99Ms, rates },
     figures,
     notes: [
-      `Simulator (in the benchmark process, ${devices} devices, QoS 1, paced in real time so device time = wall time) → Mosquitto → bridge → Kafka (${partitions} partitions) → writer (default batch 5000, linger 200 ms) → device_telemetry; bridge and writer as their own processes, rates offered in turn (${rates.join(', ')}/s, ${seconds} s each).`,
+      `Simulator (in the benchmark process, ${devices} devices, QoS 1, paced in real time so device time = wall time, 0.1 % of readings spiked) → Mosquitto → bridge → Kafka (${partitions} partitions) → writer (default batch 5000, linger 200 ms) → device_telemetry, and → detector → alerts topic; bridge, writer and detector as their own processes, rates offered in turn (${rates.join(', ')}/s, ${seconds} s each).`,
+      'Alert latency = arrival of an anomaly or low-battery alert at a consumer in the benchmark process minus the device time of the reading that raised it; an alert arriving after its step\'s grace period counts in the next step.',
       `Latency = time of the poll (every ${pollMs} ms, rows at/after the oldest unseen reading) that first saw the row minus the reading's device time: an upper bound, within one poll interval plus one query of the truth. Sustained = every row visible within ${graceS} s after the last publish and p99 <= ${maxP99Ms} ms (--max-p99-ms). The first seconds of each step (connections, JIT, first fetch) are included.`,
     ],
-    detail: steps.map((s) => ({ ...s, latencies: undefined, p50: percentile(s.latencies, 50), p90: percentile(s.latencies, 90), p99: percentile(s.latencies, 99), max: percentile(s.latencies, 100) })),
+    detail: steps.map((s) => ({ ...s, latencies: undefined, alertLatencies: undefined, alerts: s.alertLatencies.length, p50: percentile(s.latencies, 50), p90: percentile(s.latencies, 90), p99: percentile(s.latencies, 99), max: percentile(s.latencies, 100) })),
   };
 }
 
 export const endToEndBench: Benchmark = {
   name: 'e2e',
-  about: 'simulator → Mosquitto → bridge → Kafka → writer → rows: device→row latency p50/p99 at offered rates (--rates 1000,2000,4000,8000 --seconds 20 --max-p99-ms 5000)',
+  about: 'simulator → Mosquitto → bridge → Kafka → writer → rows, and → detector → alerts: device→row and device→alert latency p50/p99 at offered rates (--rates 1000,2000,4000,8000 --seconds 60 --max-p99-ms 5000)',
   run,
 };

@@ -3,12 +3,11 @@ import { SEED_SQL, SeedQuery } from '../db/seed-queries';
 import { createMigratedDatabase } from '../test/support/pg';
 import { Benchmark, BenchContext, BenchResult, Figure, numberFlag, percentile } from './report';
 import { hourlySpans, insertSpanSql } from './telemetry-sql';
-import { INLINABLE_TIME_BUCKET } from './time-bucket-candidate';
 
 /**
- * The seed's dashboard questions asked of the rollup views (db/migrations/0004) instead of
- * raw rows. On plain PostgreSQL those views aggregate raw rows on every read (nothing is
- * filled or refreshed); the same statements on a materialized copy show what a filled rollup buys.
+ * The seed's dashboard questions asked of the rollups (device_telemetry_1m / _1h) instead of
+ * raw rows: on plain PostgreSQL views over state tables a trigger keeps current
+ * (db/migrations/0007), on TimescaleDB continuous aggregates.
  */
 const ROLLUP_SQL = {
   /** temperatureTrends (5-minute buckets, 24 h) from the 1-minute rollup. */
@@ -61,7 +60,6 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
   const detail: Record<string, unknown> = {};
   let rowsLoaded = 0;
   let loadS = 0;
-  let materializeS = 0;
   try {
     // Load without the indexes and build them afterwards (the migration's own definitions,
     // read back from the catalog): several times faster than maintaining them row by row.
@@ -103,27 +101,10 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
     ];
     try {
       await client.query(`SET statement_timeout = '${timeoutS}s'`);
-      // 1. The schema as migrated.
       await measure([
         ...(Object.keys(SEED_SQL) as SeedQuery[]).map((q): [string, string] => [`raw: ${q}`, SEED_SQL[q]]),
         ...rollupCases('view', 'device_telemetry_1m', 'device_telemetry_1h'),
       ]);
-      // 2. The same, with the proposed inlinable time_bucket (this throwaway database only).
-      await client.query(INLINABLE_TIME_BUCKET);
-      await measure([
-        ['inlined time_bucket, raw: temperatureTrends', SEED_SQL.temperatureTrends],
-        ...rollupCases('inlined time_bucket, view', 'device_telemetry_1m', 'device_telemetry_1h'),
-      ]);
-      // 3. What a filled rollup buys: the views copied into materialized views.
-      progress.phase('materializing copies of the rollup views');
-      const ms = performance.now();
-      for (const [copy, view] of [['bench_mat_1m', 'device_telemetry_1m'], ['bench_mat_1h', 'device_telemetry_1h']]) {
-        await client.query(`CREATE MATERIALIZED VIEW ${copy} AS SELECT * FROM ${view}`);
-        await client.query(`CREATE INDEX ON ${copy} (bucket DESC, device_id)`);
-        await client.query(`ANALYZE ${copy}`);
-      }
-      materializeS = (performance.now() - ms) / 1000;
-      await measure(rollupCases('materialized', 'bench_mat_1m', 'bench_mat_1h'));
     } finally {
       client.release();
     }
@@ -136,8 +117,7 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
     notes: [
       `${rowsLoaded} rows (${devices} devices × ${hours} h × one per ${intervalS} s, ending now) made by generate_series (bench/telemetry-sql.ts) on the stack's PostgreSQL (no TimescaleDB there), loaded in ${loadS.toFixed(0)} s including the index builds; the seed's SQL verbatim from db/seed-queries.ts.`,
       `Each statement: one warm-up run, then ${repeats} timed runs, one after the other on one connection; time includes shipping the result rows to Node (rowMode array). With ${repeats} runs p95 is the slowest run.`,
-      `On plain PostgreSQL device_telemetry_1m/_1h are views over the raw table: nothing fills or refreshes them, every read aggregates raw rows. The "materialized" rows are the same views copied with CREATE MATERIALIZED VIEW (${materializeS.toFixed(1)} s for both, incl. index, with the inlined time_bucket), what a full refresh would cost each time; on TimescaleDB continuous aggregates are refreshed incrementally by policy instead.`,
-      `"inlined time_bucket" rows: the same statements after replacing time_bucket(interval, timestamptz) in this throwaway database with bench/time-bucket-candidate.ts (a proposal for db/migrations/0002; the migrated shim is not inlined and costs about a millisecond per row). A statement over ${timeoutS} s is cancelled (statement_timeout) and reported as timed out.`,
+      `On plain PostgreSQL the "view" rows read device_telemetry_1m/_1h, views over the state tables the insert trigger of db/migrations/0007 filled during the load. A statement over ${timeoutS} s is cancelled (statement_timeout) and reported as timed out.`,
     ],
     detail,
   };

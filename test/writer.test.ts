@@ -77,8 +77,11 @@ describe('writer', () => {
 
   it('loses and doubles nothing when killed with SIGKILL mid-stream', async () => {
     const codec = await telemetryCodec(topics.telemetry);
+    // Several fetch rounds' worth (KafkaJS fetches up to 1 MiB a partition, ~20k readings): one
+    // round is one transaction of the writer's fast path, so a smaller backlog can be stored
+    // whole before the first poll sees it and the kill would not be mid-stream.
     const readings = [];
-    for (let d = 0; d < 20; d++) for (let i = 0; i < 1500; i++) readings.push(reading(d, i));
+    for (let d = 0; d < 20; d++) for (let i = 0; i < 10_000; i++) readings.push(reading(d, i));
     await produceReadings(producer, topics.telemetry, codec, readings);
 
     const first = startWriter({ BATCH_SIZE: '500' });

@@ -51,13 +51,13 @@ export const telemetryTable: TableSpec<Reading> = {
     });
   },
   inIdentityOrder: (readings) =>
-    // (device_id, time DESC), the identity index's own order
+    // (device_id, time DESC), device ids by code unit: the staging insert's ORDER BY (COLLATE "C") too
     [...readings].sort((a, b) => (a.device_id < b.device_id ? -1 : a.device_id > b.device_id ? 1 : b.time - a.time)),
   encodeRow: encodeReading,
   copyInto: `COPY device_telemetry (${TELEMETRY_STAGING_COLUMNS.join(',')}) FROM STDIN (FORMAT binary)`,
   insertNew: `INSERT INTO device_telemetry (time, device_id, firmware, temperature, humidity, battery)
     SELECT time, device_id, firmware, temperature, humidity, battery FROM device_telemetry_staging
-    ORDER BY device_id, time DESC
+    ORDER BY device_id COLLATE "C", time DESC
     ON CONFLICT DO NOTHING`,
 };
 

@@ -1,7 +1,7 @@
-/** Polls `check` until it returns a truthy value; fails with `what` and the last value after `timeoutMs`. */
 /** What `check` returned once it was truthy. */
 type Truthy<T> = Exclude<T, false | null | undefined | 0 | ''>;
 
+/** Polls `check` until it returns a truthy value; fails with `what` and the last value after `timeoutMs`. */
 export async function waitUntil<T>(what: string, check: () => Promise<T> | T, timeoutMs = 60000, everyMs = 100): Promise<Truthy<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;

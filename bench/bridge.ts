@@ -1,5 +1,5 @@
 import type { MqttClient } from 'mqtt';
-import { createTestTopics, telemetryCodec, testKafka } from '../test/support/kafka';
+import { createTestTopics, recordCount, telemetryCodec, testKafka } from '../test/support/kafka';
 import { connectPublisher, testMqttTopics } from '../test/support/mqtt';
 import { ServiceProcess } from '../test/support/service-process';
 import { waitUntil } from '../test/support/wait';
@@ -26,16 +26,6 @@ function publishAll(client: MqttClient, topic: string, payloads: readonly string
     if (payloads.length === 0) resolve();
     else pump();
   });
-}
-
-async function topicRecords(topic: string): Promise<number> {
-  const admin = testKafka().admin();
-  await admin.connect();
-  try {
-    return (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
@@ -127,7 +117,9 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
     for (const h of ['iot_bridge_produce_batch_records', 'iot_bridge_produce_seconds']) {
       histograms[h] = (await queued.metricValue(`${h}_sum`)) / (await queued.metricValue(`${h}_count`));
     }
-    inKafka = await topicRecords(topics.telemetry);
+    const admin = testKafka().admin();
+    await admin.connect();
+    inKafka = await recordCount(admin, topics.telemetry).finally(() => admin.disconnect());
     if (inKafka < 2 * messages) throw new Error(`only ${inKafka} records in Kafka, expected ${2 * messages}`);
   } finally {
     await Promise.all(clients.map((c) => c.endAsync().catch(() => undefined)));

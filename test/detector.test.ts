@@ -3,7 +3,7 @@ import { AvroCodec, createRegistry } from '../lib/avro';
 import { partitionOfKey } from '../lib/partition';
 import { Random } from '../simulator/prng';
 import { Alert, alertSchemaText, Reading } from '../schemas';
-import { createTestTopics, groupLag, produceReadings, readTopic, telemetryCodec, testKafka, TestTopics, uniqueName } from './support/kafka';
+import { createTestTopics, groupLag, produceReadings, readTopic, recordCount, telemetryCodec, testKafka, TestTopics, uniqueName } from './support/kafka';
 import { createMigratedDatabase, TestDatabase } from './support/pg';
 import { ServiceProcess } from './support/service-process';
 import { waitUntil } from './support/wait';
@@ -27,8 +27,7 @@ const wobble = (i: number) => 0.2 * Math.sin(i * 1.7) + 0.1 * Math.cos(i * 0.3);
 
 /** Every record of a topic, from the beginning to its current end. */
 async function readAll(admin: Admin, topic: string): Promise<KafkaMessage[]> {
-  const ends = await admin.fetchTopicOffsets(topic);
-  const count = ends.reduce((n, e) => n + Number(e.high) - Number(e.low), 0);
+  const count = await recordCount(admin, topic);
   return count === 0 ? [] : readTopic(topic, count);
 }
 

@@ -30,7 +30,8 @@ const UNIQUE_VIOLATION = '23505';
 export async function writeBatch<T>(pool: Pool, table: TableSpec<T>, records: readonly T[]): Promise<WriteResult> {
   if (records.length === 0) return { inserted: 0, skipped: 0, copiedDirectly: false };
   // Encoded before a connection is taken: the connection is busy only while the server works.
-  const data = encodeRows(table, table.inIdentityOrder(table.distinct(records)));
+  const distinct = table.distinct(records);
+  const data = encodeRows(table, table.copyInto ? table.copyInto.inIdentityOrder(distinct) : distinct);
   let client: PoolClient;
   try {
     client = await pool.connect();
@@ -39,7 +40,7 @@ export async function writeBatch<T>(pool: Pool, table: TableSpec<T>, records: re
   }
   let broken = false;
   try {
-    if (table.copyInto && (await copyAllNew(client, table.copyInto, data))) {
+    if (table.copyInto && (await copyAllNew(client, table.copyInto.statement, data))) {
       return { inserted: data.rows, skipped: records.length - data.rows, copiedDirectly: true };
     }
     const inserted = await copyThroughStaging(client, table, data);

@@ -8,10 +8,10 @@ import { ALERT_STAGING_COLUMNS, encodeAlert, encodeReading, TELEMETRY_STAGING_CO
  * (`distinct`), binary COPY into a per-connection staging table, then one plain
  * `INSERT … SELECT … ON CONFLICT DO NOTHING` into the table, so identities stored by an
  * earlier batch are skipped and row triggers and statement triggers (transition tables)
- * see exactly the rows inserted. Rows go in identity order, by COPY and again by the insert
- * (whose input order the staging table alone does not promise): two writers racing over the
- * same readings (a rebalance, a redelivery) then wait for each other's identities in one order
- * and cannot deadlock; in arrival order they did (40P01, about one run in three of
+ * see exactly the rows inserted. Rows go in identity order, by the insert's ORDER BY and, on
+ * the plain-COPY path, by sorting before the COPY: two writers racing over the same readings
+ * (a rebalance, a redelivery) then wait for each other's identities in one order and cannot
+ * deadlock; in arrival order they did (40P01, about one run in three of
  * test/db-rollups.test.ts).
  */
 export interface TableSpec<T> {
@@ -20,15 +20,14 @@ export interface TableSpec<T> {
   createStaging: string;
   copyColumns: string[];
   distinct: (records: readonly T[]) => readonly T[];
-  /** A copy of the records sorted by identity: the order every writer takes the identity index's locks in. */
-  inIdentityOrder: (records: readonly T[]) => T[];
   encodeRow: (w: CopyBinaryWriter, record: T) => void;
   insertNew: string;
   /**
    * Plain COPY into the table itself, for a batch whose identities are all new: possible when
-   * the staging columns are the table's own, with the same binary types.
+   * the staging columns are the table's own, with the same binary types. COPY takes rows as
+   * sent, so they are sent in identity order, the one the staging insert's ORDER BY gives.
    */
-  copyInto?: string;
+  copyInto?: { statement: string; inIdentityOrder: (records: readonly T[]) => T[] };
 }
 
 export const telemetryTable: TableSpec<Reading> = {
@@ -50,11 +49,13 @@ export const telemetryTable: TableSpec<Reading> = {
       return true;
     });
   },
-  inIdentityOrder: (readings) =>
-    // (device_id, time DESC), device ids by code unit: the staging insert's ORDER BY (COLLATE "C") too
-    [...readings].sort((a, b) => (a.device_id < b.device_id ? -1 : a.device_id > b.device_id ? 1 : b.time - a.time)),
   encodeRow: encodeReading,
-  copyInto: `COPY device_telemetry (${TELEMETRY_STAGING_COLUMNS.join(',')}) FROM STDIN (FORMAT binary)`,
+  copyInto: {
+    statement: `COPY device_telemetry (${TELEMETRY_STAGING_COLUMNS.join(',')}) FROM STDIN (FORMAT binary)`,
+    // (device_id, time DESC), device ids by code unit: what ORDER BY device_id COLLATE "C" gives
+    inIdentityOrder: (readings) =>
+      [...readings].sort((a, b) => (a.device_id < b.device_id ? -1 : a.device_id > b.device_id ? 1 : b.time - a.time)),
+  },
   insertNew: `INSERT INTO device_telemetry (time, device_id, firmware, temperature, humidity, battery)
     SELECT time, device_id, firmware, temperature, humidity, battery FROM device_telemetry_staging
     ORDER BY device_id COLLATE "C", time DESC
@@ -78,7 +79,6 @@ export const alertTable: TableSpec<Alert> = {
       return true;
     });
   },
-  inIdentityOrder: (alerts) => [...alerts].sort((a, b) => (a.alert_id < b.alert_id ? -1 : a.alert_id > b.alert_id ? 1 : 0)),
   // no copyInto: details is staged as text and becomes jsonb in the insert
   encodeRow: encodeAlert,
   insertNew: `INSERT INTO device_alerts (alert_id, device_id, kind, metric, value, mean, stddev, z, threshold,

@@ -1,6 +1,6 @@
 import { MqttClient } from 'mqtt';
 import { Admin as KafkaAdmin } from 'kafkajs';
-import { createTestTopics, testKafka, TestTopics } from '../support/kafka';
+import { createTestTopics, recordCount, testKafka, TestTopics } from '../support/kafka';
 import { connectPublisher, publishQos1, testMqttTopics } from '../support/mqtt';
 import { nativeService } from '../support/native-service';
 import { ServiceProcess } from '../support/service-process';
@@ -34,7 +34,7 @@ describe('mosquitto restart', () => {
     await admin.disconnect();
   });
 
-  const recordsOnKafka = async () => (await admin.fetchTopicOffsets(topics.telemetry)).reduce((n, p) => n + Number(p.high), 0);
+  const recordsOnKafka = () => recordCount(admin, topics.telemetry);
   const publish = async (topic: string, from: number, count: number) => {
     const publisher = await connectPublisher();
     publishers.push(publisher);

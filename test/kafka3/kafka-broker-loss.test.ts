@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Admin, Partitioners } from 'kafkajs';
 import { simulateFleet } from '../../simulator';
-import { createTestTopics, testKafka, TestTopics, uniqueName } from '../support/kafka';
+import { createTestTopics, recordCount, testKafka, TestTopics, uniqueName } from '../support/kafka';
 import { testMqttTopics } from '../support/mqtt';
 import { createMigratedDatabase, TestDatabase } from '../support/pg';
 import { nativeService } from '../support/native-service';
@@ -230,7 +230,7 @@ describe('three Kafka brokers', () => {
     const produceFailures = await bridge.metricValue('iot_bridge_produce_failures_total');
     const produced = await bridge.metricValue('iot_bridge_readings_produced_total');
     const inserted = await writer.metricValue('iot_writer_rows_total', { result: 'inserted' });
-    const onTopic = (await admin.fetchTopicOffsets(topics.telemetry)).reduce((n, o) => n + Number(o.high), 0);
+    const onTopic = await recordCount(admin, topics.telemetry);
     const figures = {
       ratePerSecond: RATE,
       devices: DEVICES,

@@ -85,6 +85,11 @@ export async function produceReadings(producer: Producer, topic: string, codec: 
   }
 }
 
+/** Records on `topic` now, over all partitions (high watermark minus log start). */
+export async function recordCount(admin: Admin, topic: string): Promise<number> {
+  return (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
+}
+
 /** Records of `topic` that `groupId` has not committed yet, over all partitions (0: caught up). */
 export async function groupLag(admin: Admin, groupId: string, topic: string): Promise<number> {
   const [ends, [committed]] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);

@@ -1,14 +1,14 @@
 /**
- * `npm run docs`: regenerates the tables of settings in the service READMEs from the schemas
- * that read them (Telegraf's habit), so the documentation cannot drift from the code;
- * docs.test.ts fails when a README was not regenerated.
+ * `npm run docs`: regenerates the tables of settings in the service READMEs, and each service's
+ * `sample.env`, from the schemas that read them (Telegraf's habit), so the documentation cannot
+ * drift from the code; docs.test.ts fails when one was not regenerated.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bridgeSchema } from '../bridge/config';
-import { detectorSchema } from '../detector/settings';
-import { CONFIG_END, CONFIG_START, configTable, replaceBlock } from '../lib/config-doc';
-import { SIMULATOR_FLAGS } from '../simulator/options';
+import { detectorServiceSchema } from '../detector/config';
+import { CONFIG_END, CONFIG_START, configTable, replaceBlock, sampleEnv } from '../lib/config-doc';
+import { SIMULATOR_FLAGS, simulatorSchema } from '../simulator/options';
 import { flagTable } from '../simulator/usage';
 import { writerSchema } from '../writer/config';
 
@@ -16,8 +16,15 @@ import { writerSchema } from '../writer/config';
 export const CONFIG_TABLES: Record<string, object> = {
   'bridge/README.md': bridgeSchema,
   'writer/README.md': writerSchema,
-  // The detector logic's settings, until the README documents the service's whole schema.
-  'detector/README.md': detectorSchema,
+  'detector/README.md': detectorServiceSchema,
+};
+
+/** Each service's sample environment file, and the schema that reads it. */
+export const SAMPLE_ENVS: Record<string, { title: string; schema: object }> = {
+  'bridge/sample.env': { title: 'iot-pipeline bridge: MQTT -> validate -> Avro -> Kafka', schema: bridgeSchema },
+  'writer/sample.env': { title: 'iot-pipeline writer: Kafka consumer group -> COPY into the database', schema: writerSchema },
+  'detector/sample.env': { title: 'iot-pipeline detector: sliding windows and rules -> alerts', schema: detectorServiceSchema },
+  'simulator/sample.env': { title: 'iot-pipeline simulate: a fleet of virtual devices (every setting is also a flag)', schema: simulatorSchema },
 };
 
 export interface GeneratedBlock {
@@ -38,6 +45,16 @@ export function generatedBlocks(): GeneratedBlock[] {
 export const ROOT = join(__dirname, '..');
 
 function main(): void {
+  for (const [file, { title, schema }] of Object.entries(SAMPLE_ENVS)) {
+    const path = join(ROOT, file);
+    const body = sampleEnv(schema, title);
+    if (existsSync(path) && readFileSync(path, 'utf8') === body) {
+      console.log(`${file}: up to date`);
+    } else {
+      writeFileSync(path, body);
+      console.log(`${file}: regenerated`);
+    }
+  }
   for (const block of generatedBlocks()) {
     const path = join(ROOT, block.readme);
     const text = readFileSync(path, 'utf8');

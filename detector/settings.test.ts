@@ -1,8 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { withConfigTable } from '../lib/config-doc';
 import { ConfigError } from '../lib/errors';
-import { defaultDetectorSettings, detectorSchema, loadDetectorSettings } from './settings';
+import { defaultDetectorSettings, loadDetectorSettings } from './settings';
 
 describe('detector settings', () => {
   it('has the documented defaults', () => {
@@ -50,11 +47,5 @@ describe('detector settings', () => {
   it('checks rules between and beyond single keys', () => {
     expect(() => loadDetectorSettings({}, { DETECTOR_MIN_SAMPLES: '2' })).toThrow(/DETECTOR_MIN_SAMPLES/);
     expect(() => loadDetectorSettings({}, { LOW_BATTERY_THRESHOLD: '100' })).toThrow(/LOW_BATTERY_THRESHOLD/);
-  });
-
-  it("the README's settings table is generated from this schema and up to date", () => {
-    const readme = readFileSync(join(__dirname, 'README.md'), 'utf8');
-    expect(withConfigTable(readme, detectorSchema)).toBe(readme);
-    for (const leaf of Object.values(detectorSchema)) expect(readme).toContain(`\`${leaf.env}\``);
   });
 });

@@ -1,3 +1,4 @@
+import { markdownText } from '../lib/config-doc';
 import type { FlagSpec } from './flags';
 
 /** `--help` text, built from the schema so it cannot fall behind the flags. */
@@ -29,9 +30,4 @@ function showDefault(value: unknown): string {
   if (value === '') return '""';
   if (Array.isArray(value)) return value.join(',');
   return String(value);
-}
-
-/** Table cells are Markdown: a bare <id> would be read as an HTML tag and vanish. */
-function markdownText(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }

@@ -15,6 +15,8 @@ function describe(a: Alert): string {
   switch (a.kind) {
     case 'anomaly':
       return `${a.metric ?? '?'} ${round(a.value)} (expected ${round(a.mean)} ± ${round(a.stddev)}, z ${round(a.z, 1)})`;
+    case 'stuck_sensor':
+      return `${a.metric ?? '?'} stuck at ${round(a.value)} for ${round(a.threshold, 0)} readings (it normally moves ± ${round(a.stddev)})`;
     case 'low_battery':
       return `battery ${round(a.value)} % below ${round(a.threshold)} %`;
     case 'device_inactive':

@@ -17,8 +17,10 @@ export enum CooldownSlot {
   AnomalyBattery = 2,
   LowBattery = 3,
   DataGap = 4,
+  StuckTemperature = 5,
+  StuckHumidity = 6,
 }
-const SLOTS = 5;
+const SLOTS = 7;
 
 export class Cooldown {
   private readonly newest = new Float64Array(SLOTS).fill(Number.NEGATIVE_INFINITY);

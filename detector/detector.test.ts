@@ -152,6 +152,30 @@ describe('Detector', () => {
     expect(live.map((a) => (a.reading_time - T0) / (5 * S))).toEqual([350]);
   });
 
+  describe('stuck sensors', () => {
+    /** 300 readings; temperature repeats 20.4 from reading 200 for `length` readings. */
+    const stuckAt = (length: number, f: Partial<Reading> = {}) =>
+      Array.from({ length: 300 }, (_, i) => reading(i, { ...(i >= 200 && i < 200 + length ? { temperature: 20.4 } : {}), ...f }));
+
+    it('a value repeated for DETECTOR_STUCK_READINGS readings is one stuck_sensor alert, at the reading that completes the run', () => {
+      const alerts = feed(detector(), stuckAt(60));
+      expect(alerts.map((a) => `${a.kind} ${a.metric} ${(a.reading_time - T0) / (5 * S)}`)).toEqual(['stuck_sensor temperature 219']);
+      expect(alerts[0]).toMatchObject({ value: 20.4, threshold: 20 });
+      expect(alerts[0].stddev).toBeGreaterThan(0.05);
+      expect(JSON.parse(alerts[0].details!)).toMatchObject({ stuck_since_us: T0 + 200 * 5 * S });
+    });
+
+    it('a shorter run, a flat series and a battery holding its level raise nothing', () => {
+      expect(feed(detector(), stuckAt(19))).toEqual([]);
+      expect(feed(detector(), stuckAt(0, { temperature: 21 }))).toEqual([]);
+      expect(feed(detector(), stuckAt(0, { battery: 100 }))).toEqual([]);
+    });
+
+    it('is off with DETECTOR_STUCK_READINGS=0', () => {
+      expect(feed(detector({ stuckReadings: 0 }), stuckAt(60))).toEqual([]);
+    });
+  });
+
   it('allocates no result array for a reading without alerts, and stamps detected_at from nowMs', () => {
     const det = detector();
     const first = det.onReading(reading(0), 0);
@@ -175,5 +199,6 @@ describe('Detector', () => {
 
   it('refuses settings that break its assumptions', () => {
     expect(() => new Detector({ ...defaultDetectorSettings(), minSamples: 2 })).toThrow(/DETECTOR_MIN_SAMPLES/);
+    expect(() => new Detector({ ...defaultDetectorSettings(), stuckReadings: 1 })).toThrow(/DETECTOR_STUCK_READINGS/);
   });
 });

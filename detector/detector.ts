@@ -8,6 +8,7 @@ import { newDetectorMetrics, type DetectorMetrics } from './metrics';
 import { SequenceOutcome, observeSequence } from './sequence';
 import { checkDetectorSettings, type DetectorSettings } from './settings';
 import { silenceLimitUs, type SilenceRule } from './silence';
+import { observeStuck, type StuckRule } from './stuck';
 import { REBUILDS_PER_WINDOW } from './window';
 import { observeMetric, scoreLate, type Score, type ZScoreRule } from './zscore';
 
@@ -15,6 +16,8 @@ import { observeMetric, scoreLate, type Score, type ZScoreRule } from './zscore'
 export type ReadingMode = 'live' | 'replay';
 
 const US_PER_S = 1_000_000;
+/** Metrics the stuck-sensor rule watches: the first two of METRICS (temperature, humidity). */
+const STUCK_METRICS = 2;
 /** Returned when there is nothing to say: the common case allocates no array. */
 const NO_ALERTS: readonly Alert[] = Object.freeze([] as Alert[]);
 
@@ -43,6 +46,7 @@ export class Detector {
   private readonly maxWindowSamples: number;
   private readonly zRules: readonly ZScoreRule[];
   private readonly batteryRule: BatteryRule;
+  private readonly stuckRule: StuckRule;
   private readonly silenceRule: SilenceRule;
   private readonly cooldownUs: number;
   private readonly memoryUs: number;
@@ -62,6 +66,7 @@ export class Detector {
     this.zRules = [rule(s.minStddevTemperature), rule(s.minStddevHumidity), rule(s.minStddevBattery)];
     this.cooldownUs = s.cooldownSeconds * US_PER_S;
     this.memoryUs = s.memorySeconds * US_PER_S;
+    this.stuckRule = { readings: s.stuckReadings, maxSpanUs: this.windowUs };
     this.batteryRule = { threshold: s.lowBatteryThreshold, hysteresis: s.lowBatteryHysteresis, memoryUs: this.memoryUs };
     this.silenceRule = {
       afterUs: s.inactiveAfterSeconds * US_PER_S,
@@ -291,6 +296,20 @@ export class Detector {
     const result = observeMetric(window, t, value, this.zRules[m], this.score, this.scratch);
     if (result.keptOut) this.metrics.outliersKeptOut++;
     if (result.anomaly && this.admit(device, m, t)) (drafts ??= []).push(this.anomalyDraft(device, m, t, value, null));
+    // Sensors of the surroundings only: a battery gauge holding its level (full, on mains) is normal.
+    if (m < STUCK_METRICS && observeStuck(device.stuck[m], t, value, this.stuckRule)) {
+      // The run's own samples are in the baseline: what spread is left is the rest of the window's.
+      const moves = window.baseline.predict(t, this.scratch) && this.scratch.stddev > this.zRules[m].minStddev;
+      if (moves && this.admit(device, CooldownSlot.StuckTemperature + m, t)) {
+        const run = device.stuck[m];
+        (drafts ??= []).push(
+          draftAlert(device.id, 'stuck_sensor', t, { metric: METRICS[m], value, mean: this.scratch.value, stddev: this.scratch.stddev, threshold: run.length }, {
+            stuck_since_us: run.sinceUs,
+            window_seconds: this.settings.windowSeconds,
+          }),
+        );
+      }
+    }
     return drafts;
   }
 

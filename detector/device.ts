@@ -2,6 +2,7 @@ import { BatteryState } from './battery';
 import { Cooldown } from './cooldown';
 import { SequenceState } from './sequence';
 import { SilenceState } from './silence';
+import { StuckRun } from './stuck';
 import { SlidingWindow } from './window';
 
 /** The metrics scored by z-score, in the order their alerts are listed. */
@@ -14,6 +15,8 @@ export class DeviceState {
   lastSeenUs = Number.NEGATIVE_INFINITY;
   /** One window per metric, created on the metric's first value. */
   readonly windows: (SlidingWindow | null)[] = [null, null, null];
+  /** Temperature and humidity: the run of identical values ending at the newest reading. */
+  readonly stuck = [new StuckRun(), new StuckRun()];
   readonly battery = new BatteryState();
   readonly sequence = new SequenceState();
   readonly silence = new SilenceState();

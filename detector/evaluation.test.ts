@@ -1,4 +1,4 @@
-import { falseAlertsPerDeviceHour, NORMAL_DATA, simulate, spikeRecall, SPIKES_5_SIGMA } from './evaluation';
+import { falseAlertsPerDeviceHour, NORMAL_DATA, recallByKind, silenceJudgedAfterSeconds, simulate, spikeRecall, SPIKES_5_SIGMA, STUCK_SENSORS } from './evaluation';
 
 /**
  * The defaults against the project's own simulator (Gaussian sensor noise on a daily
@@ -8,8 +8,9 @@ import { falseAlertsPerDeviceHour, NORMAL_DATA, simulate, spikeRecall, SPIKES_5_
  */
 describe('detection quality with the default settings on simulated fleets', () => {
   it('normal data: at most 0.1 false alerts per device-hour', () => {
-    const devices = 12;
-    const hours = 12;
+    // 960 device-hours: the default's ~0.06 would need half again as many alerts to pass 0.1.
+    const devices = 40;
+    const hours = 24;
     const { alerts } = simulate(devices, hours, 7, NORMAL_DATA);
     expect(falseAlertsPerDeviceHour(alerts, devices, hours)).toBeLessThanOrEqual(0.1);
   });
@@ -19,5 +20,22 @@ describe('detection quality with the default settings on simulated fleets', () =
     const { spikes, recall } = spikeRecall(alerts, events);
     expect(spikes).toBeGreaterThan(100);
     expect(recall).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it('stuck sensors: at least 95 % raise a stuck_sensor alert while they last', () => {
+    const { alerts, events } = simulate(20, 10, 13, STUCK_SENSORS);
+    const { stuck } = recallByKind(alerts, events, silenceJudgedAfterSeconds());
+    expect(stuck.events).toBeGreaterThan(100);
+    expect(stuck.recall).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it('the default mix: spikes, stuck sensors and long dropouts found, most drifts while they last', () => {
+    const { alerts, events } = simulate(20, 10, 17, {});
+    const recall = recallByKind(alerts, events, silenceJudgedAfterSeconds());
+    for (const kind of ['spike', 'stuck', 'dropout'] as const) {
+      expect(recall[kind].events).toBeGreaterThan(10);
+      expect(recall[kind].recall).toBeGreaterThanOrEqual(0.95);
+    }
+    expect(recall.drift.recall).toBeGreaterThanOrEqual(0.7);
   });
 });

@@ -17,6 +17,8 @@ export const EVALUATION_START_MS = Date.parse('2024-11-28T00:00:00Z');
 
 /** Simulator settings for normal data: no anomalies, no dropouts. */
 export const NORMAL_DATA: Record<string, unknown> = { 'anomalies.rate': 0, 'dropouts.rate': 0 };
+/** Simulator settings for stuck sensors only (rate 0.001 per reading, 30 readings each). */
+export const STUCK_SENSORS: Record<string, unknown> = { 'anomalies.rate': 0.001, 'anomalies.kinds': ['stuck'], 'dropouts.rate': 0 };
 /** Simulator settings for spike-only anomalies at 5σ (rate 0.001 per reading). */
 export const SPIKES_5_SIGMA: Record<string, unknown> = {
   'anomalies.rate': 0.001,
@@ -66,6 +68,11 @@ export function detect(readings: SimulatedFleet['readings'], settings: DetectorS
   return alerts;
 }
 
+/** Event time after which the default settings judge a device silent, with the 5 s tick of `detect`. */
+export function silenceJudgedAfterSeconds(settings: DetectorSettings = defaultDetectorSettings()): number {
+  return settings.inactiveAfterSeconds + settings.allowedLatenessSeconds + 5;
+}
+
 /** Simulate and detect in one go. */
 export function simulate(devices: number, hours: number, seed: number, sim: Record<string, unknown>): { alerts: Alert[]; events: GroundTruthEvent[] } {
   const { readings, events } = simulateReadings(devices, hours, seed, sim);
@@ -83,4 +90,40 @@ export function spikeRecall(alerts: readonly Alert[], events: readonly GroundTru
   const hit = new Set(alerts.filter((a) => a.kind === 'anomaly').map((a) => `${a.device_id}|${a.metric}|${a.reading_time}`));
   const found = spikes.filter((e) => hit.has(`${e.device_id}|${e.metric}|${e.start_ms * 1000}`)).length;
   return { spikes: spikes.length, found, recall: spikes.length === 0 ? Number.NaN : found / spikes.length };
+}
+
+export interface KindRecall {
+  /** Injected events that a rule is expected to find. */
+  events: number;
+  found: number;
+  recall: number;
+}
+
+/**
+ * Recall per injected kind on a mixed fleet, each judged by the alert that should tell of it:
+ * spikes by an anomaly at the spiked reading; drifts by an anomaly on their metric while they
+ * last; stuck sensors by a stuck_sensor alert on their metric while they last; dropouts by a
+ * device_inactive alert, counting only those longer than `judgedAfterS` (the silence limit,
+ * plus the allowed lateness and a tick before a silence is judged: shorter ones are not meant
+ * to alert).
+ */
+export function recallByKind(alerts: readonly Alert[], events: readonly GroundTruthEvent[], judgedAfterS: number): Record<'spike' | 'drift' | 'stuck' | 'dropout', KindRecall> {
+  const found = (e: GroundTruthEvent, kind: Alert['kind'], fromUs: number, toUs: number): boolean =>
+    alerts.some((a) => a.kind === kind && a.device_id === e.device_id && a.metric === e.metric && a.reading_time >= fromUs && a.reading_time <= toUs);
+  const score = (list: readonly GroundTruthEvent[], hit: (e: GroundTruthEvent) => boolean): KindRecall => {
+    const n = list.filter(hit).length;
+    return { events: list.length, found: n, recall: list.length === 0 ? Number.NaN : n / list.length };
+  };
+  const of = (kind: string) => events.filter((e) => e.kind === kind);
+  const span = (e: GroundTruthEvent) => [e.start_ms * 1000, e.end_ms * 1000] as const;
+  return {
+    spike: score(of('spike'), (e) => found(e, 'anomaly', e.start_ms * 1000, e.start_ms * 1000)),
+    drift: score(of('drift'), (e) => found(e, 'anomaly', ...span(e))),
+    stuck: score(of('stuck'), (e) => found(e, 'stuck_sensor', ...span(e))),
+    // The inactive alert names the last reading before the silence, just before its first missed slot.
+    dropout: score(
+      of('dropout').filter((e) => e.end_ms - e.start_ms > judgedAfterS * 1000),
+      (e) => found(e, 'device_inactive', e.start_ms * 1000 - judgedAfterS * 1_000_000, e.start_ms * 1000),
+    ),
+  };
 }

@@ -47,7 +47,7 @@ export function newDetectorMetrics(): DetectorMetrics {
     invalidReadings: 0,
     invalidValues: 0,
     outliersKeptOut: 0,
-    alerts: { anomaly: 0, low_battery: 0, device_inactive: 0, device_recovered: 0, data_gap: 0 },
+    alerts: { anomaly: 0, stuck_sensor: 0, low_battery: 0, device_inactive: 0, device_recovered: 0, data_gap: 0 },
     suppressedCooldown: 0,
     suppressedReplay: 0,
     suppressedDuplicate: 0,

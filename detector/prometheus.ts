@@ -1,6 +1,6 @@
 import client from 'prom-client';
 import type { MetricsRegistry } from '../lib/metrics';
-import type { DetectorMetrics } from './metrics';
+import { newDetectorMetrics, type DetectorMetrics } from './metrics';
 
 /** Label of iot_detector_readings_total for each plain counter of the detector logic. */
 const READING_OUTCOMES = {
@@ -138,7 +138,7 @@ export class DetectorPrometheus {
   private totals(): DetectorMetrics {
     const all = this.current ? [...this.retired, this.current] : this.retired;
     const sum = (key: Exclude<keyof DetectorMetrics, 'alerts'>) => all.reduce((n, m) => n + m[key], 0);
-    const alerts = { anomaly: 0, low_battery: 0, device_inactive: 0, device_recovered: 0, data_gap: 0 };
+    const alerts = newDetectorMetrics().alerts;
     for (const m of all) for (const k of Object.keys(alerts) as (keyof typeof alerts)[]) alerts[k] += m.alerts[k];
     return {
       readingsAccepted: sum('readingsAccepted'),

@@ -28,6 +28,7 @@ function settings(latePolicy: 'drop' | 'score'): DetectorSettings {
     inactiveMaxSeconds: 50,
     allowedLatenessSeconds: 2,
     maxFutureSeconds: 60,
+    stuckReadings: 4,
     latePolicy,
   });
 }
@@ -35,7 +36,7 @@ function settings(latePolicy: 'drop' | 'score'): DetectorSettings {
 interface Step {
   device: number;
   advanceMs: number;
-  kind: 'normal' | 'spike' | 'shift' | 'late' | 'duplicate' | 'future' | 'nulls';
+  kind: 'normal' | 'spike' | 'shift' | 'stuck' | 'late' | 'duplicate' | 'future' | 'nulls';
   noise: number;
   magnitude: number;
   batteryStep: number;
@@ -48,7 +49,7 @@ interface Step {
 const fleetStep: fc.Arbitrary<Step> = fc.record({
   device: fc.integer({ min: 0, max: 2 }),
   advanceMs: fc.integer({ min: 0, max: 6000 }),
-  kind: fc.constantFrom('normal', 'normal', 'normal', 'normal', 'normal', 'normal', 'spike', 'late', 'duplicate', 'future', 'nulls'),
+  kind: fc.constantFrom('normal', 'normal', 'normal', 'normal', 'normal', 'normal', 'spike', 'stuck', 'late', 'duplicate', 'future', 'nulls'),
   noise: fc.double({ min: -1, max: 1, noNaN: true }),
   magnitude: fc.integer({ min: 2, max: 15 }),
   batteryStep: fc.constantFrom(-3, -1, -0.5, 0, 0, 0.5, 2, 6),
@@ -58,13 +59,13 @@ const fleetStep: fc.Arbitrary<Step> = fc.record({
 });
 
 /**
- * One busy device whose values spike, flap and shift level all the time: long chains of
+ * One busy device whose values spike, flap, stick and shift level all the time: long chains of
  * outliers and cool-downs, the state that is hardest to rebuild from a partial history.
  */
 const anomalyStep: fc.Arbitrary<Step> = fc.record({
   device: fc.constant(0),
   advanceMs: fc.integer({ min: 500, max: 4000 }),
-  kind: fc.constantFrom('normal', 'normal', 'normal', 'spike', 'spike', 'shift', 'late'),
+  kind: fc.constantFrom('normal', 'normal', 'normal', 'spike', 'spike', 'shift', 'stuck', 'late'),
   noise: fc.double({ min: -1, max: 1, noNaN: true }),
   magnitude: fc.integer({ min: 2, max: 15 }),
   batteryStep: fc.constantFrom(-1, 0, 1),
@@ -90,6 +91,9 @@ function buildStream(steps: Step[]): Event[] {
   const level = [20, 21, 22];
   const seq = [1, 1, 1];
   const mutedUntil = [0, 0, 0];
+  // A 'stuck' step freezes the device's temperature for `magnitude` readings.
+  const stuckLeft = [0, 0, 0];
+  const stuckValue = [0, 0, 0];
   steps.forEach((step, i) => {
     clock += step.advanceMs * 1000;
     const d = step.device;
@@ -108,11 +112,17 @@ function buildStream(steps: Step[]): Event[] {
         const spike = step.kind === 'spike' ? step.magnitude * Math.sign(step.noise || 1) : 0;
         const time = step.kind === 'late' ? clock - 15 * S - Math.round(Math.abs(step.noise) * 10 * S) : clock + d;
         const nulls = step.kind === 'nulls';
+        if (step.kind === 'stuck' && stuckLeft[d] === 0) {
+          stuckLeft[d] = step.magnitude;
+          stuckValue[d] = level[d] + step.noise;
+        }
+        const stuck = stuckLeft[d] > 0 && step.kind !== 'late';
+        if (stuck) stuckLeft[d]--;
         reading = {
           device_id: `dev-${d}`,
           time,
           firmware: '1.0.0',
-          temperature: nulls ? null : level[d] + step.noise + spike,
+          temperature: nulls ? null : stuck ? stuckValue[d] : level[d] + step.noise + spike,
           humidity: 50 + step.noise * 2,
           battery: nulls ? null : battery[d],
           seq: step.seq === 'none' ? null : seq[d],
@@ -178,10 +188,11 @@ const withoutTime = (a: Alert) => ({ ...a, detected_at: 0 });
 describe('restart and replay', () => {
   for (const [profile, step, runs] of [
     ['a fleet with silences, late, duplicate and future-dated readings', fleetStep, 600],
-    ['a device that spikes, flaps and shifts level', anomalyStep, 400],
+    ['a device that spikes, flaps, sticks and shifts level', anomalyStep, 400],
   ] as const) {
     it(`a restarted detector emits exactly the alerts of an uninterrupted one: ${profile}`, () => {
       let interesting = 0;
+      let withStuck = 0;
       fc.assert(
         fc.property(
           fc.array(step, { minLength: 100, maxLength: 600, size: 'max' }),
@@ -198,6 +209,7 @@ describe('restart and replay', () => {
             const boundary = kill - Math.floor((uncommittedPermille / 1000) * Math.min(kill, 15));
             const { pre, post, replayed } = restartRun(s, events, kill, boundary);
             if (whole.length > 0 && replayed > 0 && boundary < events.length) interesting++;
+            if (whole.some((a) => a.kind === 'stuck_sensor')) withStuck++;
             expect([...pre, ...post].map(withoutTime)).toEqual(whole.map(withoutTime));
           },
         ),
@@ -205,6 +217,7 @@ describe('restart and replay', () => {
       );
       // The property is only worth something if most runs replayed history and alerted.
       expect(interesting).toBeGreaterThan(runs / 2);
+      expect(withStuck).toBeGreaterThan(runs / 10);
     });
   }
 

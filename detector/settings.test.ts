@@ -11,6 +11,7 @@ describe('detector settings', () => {
       minStddevTemperature: 0.05,
       minStddevHumidity: 0.1,
       minStddevBattery: 0.5,
+      stuckReadings: 20,
       lowBatteryThreshold: 20,
       lowBatteryHysteresis: 5,
       inactiveAfterSeconds: 300,

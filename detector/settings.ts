@@ -13,6 +13,7 @@ export interface DetectorSettings {
   minStddevTemperature: number;
   minStddevHumidity: number;
   minStddevBattery: number;
+  stuckReadings: number;
   lowBatteryThreshold: number;
   lowBatteryHysteresis: number;
   inactiveAfterSeconds: number;
@@ -69,6 +70,12 @@ export const detectorSchema = {
     format: 'positive-number',
     default: 0.5,
     env: 'DETECTOR_MIN_STDDEV_BATTERY',
+  },
+  stuckReadings: {
+    doc: 'A metric repeating one value this many readings in a row, within one window, while it normally moves, is a stuck sensor (0: off)',
+    format: 'nat',
+    default: 20,
+    env: 'DETECTOR_STUCK_READINGS',
   },
   lowBatteryThreshold: {
     doc: 'A low_battery alert when the battery falls below this percentage',
@@ -160,6 +167,9 @@ export function checkDetectorSettings(s: DetectorSettings): { key: string; messa
   }
   if (s.lowBatteryThreshold >= 100) {
     problems.push({ key: 'LOW_BATTERY_THRESHOLD (lowBatteryThreshold)', message: 'must be below 100 (percent)' });
+  }
+  if (s.stuckReadings === 1) {
+    problems.push({ key: 'DETECTOR_STUCK_READINGS (stuckReadings)', message: 'must be 0 (off) or at least 2 (one reading cannot repeat)' });
   }
   return problems;
 }

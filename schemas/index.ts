@@ -15,7 +15,7 @@ export interface Reading {
   ingested_at: number;
 }
 
-export type AlertKind = 'anomaly' | 'low_battery' | 'device_inactive' | 'device_recovered' | 'data_gap';
+export type AlertKind = 'anomaly' | 'stuck_sensor' | 'low_battery' | 'device_inactive' | 'device_recovered' | 'data_gap';
 
 /** An alert, as produced to `iot.alerts.v1` (schemas/alert.avsc). */
 export interface Alert {

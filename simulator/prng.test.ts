@@ -49,4 +49,12 @@ describe('deriveSeed', () => {
     for (let device = 0; device < 200; device++) for (let stream = 1; stream <= 4; stream++) seeds.add(deriveSeed(42, device, stream));
     expect(seeds.size).toBe(800);
   });
+
+  it('gives adjacent seeds different fleets, not the same devices in another order', () => {
+    const fleet = (seed: number) => Array.from({ length: 200 }, (_, device) => deriveSeed(seed, device, 2));
+    for (const seed of [0, 41, 44, 1_000_000]) {
+      const mine = new Set(fleet(seed));
+      for (const other of [seed + 1, seed + 2, seed + 3]) expect(fleet(other).filter((s) => mine.has(s))).toEqual([]);
+    }
+  });
 });

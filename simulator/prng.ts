@@ -3,15 +3,22 @@
  * Math.random cannot be seeded, and the model must give the same readings for the same seed.
  */
 
-/** Mixes a seed and a path of integers into a new 32-bit seed (murmur3 finaliser). */
+/** murmur3's 32-bit finaliser: a bijection that spreads every input bit over every output bit. */
+function fmix32(x: number): number {
+  let h = x >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/**
+ * Mixes a seed and a path of integers into a new 32-bit seed. The seed and every part are
+ * mixed on their own before they meet: XORed raw, seed 45's device 0 would be seed 44's
+ * device 1, and adjacent seeds would give the same fleet in another order.
+ */
 export function deriveSeed(seed: number, ...path: number[]): number {
-  let h = (seed ^ 0x9e3779b9) >>> 0;
-  for (const part of path) {
-    h = Math.imul(h ^ (part >>> 0), 0x85ebca6b) >>> 0;
-    h = (h ^ (h >>> 13)) >>> 0;
-    h = Math.imul(h, 0xc2b2ae35) >>> 0;
-    h = (h ^ (h >>> 16)) >>> 0;
-  }
+  let h = fmix32(seed ^ 0x9e3779b9);
+  for (const part of path) h = fmix32(h ^ fmix32((part + 0x7f4a7c15) >>> 0));
   return h;
 }
 

@@ -73,12 +73,15 @@ describe('detector service', () => {
     });
     afterEach(() => db.drop());
 
-    it('an injected spike yields exactly one alert on the topic and one row in device_alerts', async () => {
+    it('an injected spike yields exactly one alert on the topic and one row in device_alerts; a stuck sensor, one stuck_sensor alert', async () => {
       const t0 = (Date.now() - 300_000) * 1000;
       const spikeAt = 50;
-      const readings = Array.from({ length: 80 }, (_, i) =>
+      // dev-stuck repeats 20.5 from reading 40 to 64: its 20th equal reading (59) completes the run.
+      const stuck = (i: number) => i >= 40 && i < 65;
+      const readings = Array.from({ length: 80 }, (_, i) => [
         reading('dev-spike', t0 + i * S, { temperature: 20 + wobble(i) + (i === spikeAt ? 15 : 0), seq: i }),
-      );
+        reading('dev-stuck', t0 + i * S, { temperature: stuck(i) ? 20.5 : 20 + wobble(i), seq: i }),
+      ]).flat();
       const groupId = uniqueName('detector');
       const detector = startDetector(groupId);
       const writer = new ServiceProcess('writer', [], { ...topics.env, ...db.env, WRITER_GROUP_ID: uniqueName('writer') });
@@ -87,17 +90,25 @@ describe('detector service', () => {
       await produceReadings(producer, topics.telemetry, codec, readings);
       await waitUntil('the detector to commit every reading', () => caughtUp(admin, groupId, topics.telemetry));
 
-      const anomalies = (await decodeAlerts(await readAll(admin, topics.alerts))).filter((a) => a.kind === 'anomaly');
+      const alerts = await decodeAlerts(await readAll(admin, topics.alerts));
+      const anomalies = alerts.filter((a) => a.kind === 'anomaly');
       expect(anomalies).toHaveLength(1);
       expect(anomalies[0]).toMatchObject({ device_id: 'dev-spike', metric: 'temperature', reading_time: t0 + spikeAt * S });
       expect(anomalies[0].z!).toBeGreaterThan(4.2);
+      const stuckAlerts = alerts.filter((a) => a.kind === 'stuck_sensor');
+      expect(stuckAlerts).toHaveLength(1);
+      expect(stuckAlerts[0]).toMatchObject({ device_id: 'dev-stuck', metric: 'temperature', value: 20.5, threshold: 20, reading_time: t0 + 59 * S });
 
-      const rows = await waitUntil('the alert row', async () => {
-        const r = await db.pool.query("SELECT alert_id, kind, metric FROM device_alerts WHERE kind = 'anomaly'");
-        return r.rows.length > 0 ? r.rows : null;
+      const rows = await waitUntil('the alert rows', async () => {
+        const r = await db.pool.query("SELECT alert_id, kind, metric FROM device_alerts WHERE kind IN ('anomaly', 'stuck_sensor') ORDER BY kind");
+        return r.rows.length >= 2 ? r.rows : null;
       });
-      expect(rows).toEqual([{ alert_id: anomalies[0].alert_id, kind: 'anomaly', metric: 'temperature' }]);
+      expect(rows).toEqual([
+        { alert_id: anomalies[0].alert_id, kind: 'anomaly', metric: 'temperature' },
+        { alert_id: stuckAlerts[0].alert_id, kind: 'stuck_sensor', metric: 'temperature' },
+      ]);
       expect(await detector.metricValue('iot_detector_alerts_total', { kind: 'anomaly' })).toBe(1);
+      expect(await detector.metricValue('iot_detector_alerts_total', { kind: 'stuck_sensor' })).toBe(1);
       expect(await detector.metricValue('iot_detector_readings_total', { outcome: 'accepted' })).toBe(readings.length);
     });
   });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { AvroCodec, createRegistry, DecodeError } from '../lib/avro';
 import { kafkaSchema, loadConfig, registrySchema } from '../lib/config';
-import { createKafka } from '../lib/kafka';
+import { consumerTimings, createKafka } from '../lib/kafka';
 import { createLogger } from '../lib/log';
 import { Alert, alertSchemaText } from '../schemas';
 import { alertJson, formatAlert } from '../detector/alert-format';
@@ -20,7 +20,7 @@ export async function run(argv: string[]): Promise<void> {
   const logger = createLogger('alerts', process.env.LOG_LEVEL ?? 'warn');
   const codec = new AvroCodec<Alert>(createRegistry(config.registry.url), alertSchemaText);
   const kafka = createKafka(config.kafka, logger, 'alerts-tail');
-  const consumer = kafka.consumer({ groupId: `iot-alerts-tail-${randomBytes(4).toString('hex')}` });
+  const consumer = kafka.consumer({ groupId: `iot-alerts-tail-${randomBytes(4).toString('hex')}`, ...consumerTimings(config.kafka) });
   const stop = () => void consumer.disconnect().finally(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

@@ -3,7 +3,7 @@ import { Partitioners } from 'kafkajs';
 import { AvroCodec, createRegistry } from '../lib/avro';
 import { loadConfig } from '../lib/config';
 import { ConfigError } from '../lib/errors';
-import { createKafka, groupTimeouts } from '../lib/kafka';
+import { createKafka, consumerTimings } from '../lib/kafka';
 import { startService, waitFor } from '../lib/service';
 import { subjectOf } from '../lib/topics';
 import { Alert, alertSchemaText, Reading, telemetrySchemaText } from '../schemas';
@@ -34,7 +34,7 @@ export async function run(argv: string[]): Promise<void> {
   const kafka = createKafka(config.kafka, logger, 'detector');
   const admin = kafka.admin();
   const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
-  const consumer = kafka.consumer({ groupId: config.service.groupId, allowAutoTopicCreation: false, ...groupTimeouts(config.kafka) });
+  const consumer = kafka.consumer({ groupId: config.service.groupId, allowAutoTopicCreation: false, ...consumerTimings(config.kafka) });
   await waitFor('Kafka', () => Promise.all([admin.connect(), producer.connect()]), logger);
   lifecycle.onShutdown('kafka admin', () => admin.disconnect());
   lifecycle.onShutdown('alerts producer', () => producer.disconnect());

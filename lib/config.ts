@@ -30,6 +30,12 @@ export const kafkaSchema = {
     default: 10000,
     env: 'KAFKA_SESSION_TIMEOUT_MS',
   },
+  fetchMaxWaitMs: {
+    doc: 'Consumers: longest time, in ms, the broker holds a fetch that has no new records; a graceful stop waits for the fetch in flight',
+    format: 'positive-int',
+    default: 500,
+    env: 'KAFKA_FETCH_MAX_WAIT_MS',
+  },
   saslMechanism: {
     doc: 'Kafka SASL mechanism: plain, scram-sha-256 or scram-sha-512 ("": no SASL)',
     format: ['', 'plain', 'scram-sha-256', 'scram-sha-512'],

@@ -1,5 +1,5 @@
 import { kafkaSchema, loadConfig } from './config';
-import { kafkaSecurityOptions } from './kafka';
+import { consumerTimings, kafkaSecurityOptions } from './kafka';
 import { configErrorOf } from '../test/support/config-error';
 
 const load = (env: Record<string, string>) => loadConfig({ kafka: kafkaSchema }, {}, env).kafka;
@@ -51,5 +51,12 @@ describe('kafkaSecurityOptions', () => {
     expect(load({ KAFKA_SSL: '0' }).ssl).toBe(false);
     expect(load({ KAFKA_SSL: 'FALSE' }).ssl).toBe(false);
     expect(configErrorOf(() => load({ KAFKA_SSL: 'yes please' })).keys).toEqual(['KAFKA_SSL (kafka.ssl)']);
+  });
+});
+
+describe('consumerTimings', () => {
+  it('heartbeats three times per session timeout and bounds the fetch wait (and so a graceful stop) by KAFKA_FETCH_MAX_WAIT_MS', () => {
+    expect(consumerTimings(load({}))).toEqual({ sessionTimeout: 10000, heartbeatInterval: 3333, maxWaitTimeInMs: 500 });
+    expect(consumerTimings(load({ KAFKA_SESSION_TIMEOUT_MS: '1200', KAFKA_FETCH_MAX_WAIT_MS: '100' }))).toEqual({ sessionTimeout: 1200, heartbeatInterval: 500, maxWaitTimeInMs: 100 });
   });
 });

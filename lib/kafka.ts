@@ -64,9 +64,20 @@ export function createKafka(config: KafkaConnection, logger: Logger, role: strin
 }
 
 /**
- * Group membership timing for a consumer: a member silent for the session timeout loses its
- * partitions to the others; heartbeats go three times per timeout, as Kafka recommends.
+ * A group consumer's timing. A member silent for the session timeout loses its partitions to
+ * the others; heartbeats go three times per timeout, as Kafka recommends. The fetch wait is
+ * KafkaJS's maxWaitTimeInMs (5 s by its default): `consumer.disconnect()` waits for the fetch in
+ * flight, so it bounds how long a graceful stop takes, and with several brokers it also delays
+ * records behind an idle broker's fetch (kafkajs#1365).
  */
-export function groupTimeouts(config: { sessionTimeoutMs: number }): { sessionTimeout: number; heartbeatInterval: number } {
-  return { sessionTimeout: config.sessionTimeoutMs, heartbeatInterval: Math.max(500, Math.floor(config.sessionTimeoutMs / 3)) };
+export function consumerTimings(config: { sessionTimeoutMs: number; fetchMaxWaitMs: number }): {
+  sessionTimeout: number;
+  heartbeatInterval: number;
+  maxWaitTimeInMs: number;
+} {
+  return {
+    sessionTimeout: config.sessionTimeoutMs,
+    heartbeatInterval: Math.max(500, Math.floor(config.sessionTimeoutMs / 3)),
+    maxWaitTimeInMs: config.fetchMaxWaitMs,
+  };
 }

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { Partitioners } from 'kafkajs';
 import { createRegistry, AvroCodec } from '../lib/avro';
 import { loadConfig } from '../lib/config';
-import { createKafka, groupTimeouts } from '../lib/kafka';
+import { createKafka, consumerTimings } from '../lib/kafka';
 import { createPool } from '../lib/postgres';
 import { startService, waitFor } from '../lib/service';
 import { Alert, alertSchemaText, Reading, telemetrySchemaText } from '../schemas';
@@ -47,7 +47,7 @@ export async function run(argv: string[]): Promise<void> {
 
   const kafka = createKafka(config.kafka, logger, 'writer');
   const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
-  const consumer = kafka.consumer({ groupId: config.writer.groupId, allowAutoTopicCreation: false, ...groupTimeouts(config.kafka) });
+  const consumer = kafka.consumer({ groupId: config.writer.groupId, allowAutoTopicCreation: false, ...consumerTimings(config.kafka) });
   await waitFor('Kafka', () => producer.connect(), logger);
   lifecycle.onShutdown('dlq producer', () => producer.disconnect());
   lifecycle.onShutdown('batchers', async () => {

@@ -1,6 +1,8 @@
 import { Admin, KafkaMessage, Producer } from 'kafkajs';
+import { alertJson, formatAlert } from '../detector/alert-format';
 import { AvroCodec, createRegistry } from '../lib/avro';
 import { partitionOfKey } from '../lib/partition';
+import { subjectOf } from '../lib/topics';
 import { Random } from '../simulator/prng';
 import { Alert, alertSchemaText, Reading } from '../schemas';
 import { createTestTopics, groupLag, produceReadings, readTopic, recordCount, telemetryCodec, testKafka, TestTopics, uniqueName } from './support/kafka';
@@ -231,5 +233,29 @@ describe('detector service', () => {
       await consumer.disconnect();
     }
     for (const id of ids) expect(partitionOfKey(id, 3)).toBe(seen.get(id));
+  });
+
+  it('iot-pipeline alerts tails the alerts topic: a readable line per alert, or a JSON object per alert with --json', async () => {
+    const alertCodec = new AvroCodec<Alert>(createRegistry(process.env.SCHEMA_REGISTRY_URL!), alertSchemaText);
+    await alertCodec.register(subjectOf(topics.alerts));
+    const t = Date.UTC(2026, 11, 2, 3, 0, 0) * 1000;
+    const common = { mean: null, stddev: null, z: null, threshold: null, details: null, detected_at: Date.UTC(2026, 11, 2, 3, 0, 1) };
+    const sent: Alert[] = [
+      { ...common, alert_id: 'a1', device_id: 'dev-a', kind: 'anomaly', metric: 'temperature', value: 35.2, mean: 21.3, stddev: 0.4, z: 34.5, threshold: 4.2, reading_time: t },
+      { ...common, alert_id: 'a2', device_id: 'dev-b', kind: 'stuck_sensor', metric: 'humidity', value: 48.1, stddev: 0.9, threshold: 20, reading_time: t + S },
+      { ...common, alert_id: 'a3', device_id: 'dev-c', kind: 'device_inactive', metric: null, value: null, threshold: 300, reading_time: t + 2 * S },
+    ];
+    await producer.send({ topic: topics.alerts, messages: sent.map((a) => ({ key: a.device_id, value: alertCodec.encode(a) })) });
+
+    const text = new ServiceProcess('alerts', ['--from-beginning'], topics.env);
+    const json = new ServiceProcess('alerts', ['--from-beginning', '--json'], topics.env);
+    running.push(text, json);
+    const textLines = () => text.output.filter((l) => l.startsWith('2026-'));
+    const jsonLines = () => json.output.filter((l) => l.includes('"alert_id"'));
+    await waitUntil('both tails to print every alert', () => textLines().length >= sent.length && jsonLines().length >= sent.length);
+    // Keys spread the alerts over partitions, so their order across devices is not fixed.
+    expect(textLines().sort()).toEqual(sent.map(formatAlert).sort());
+    const byId = (a: { alert_id: string }, b: { alert_id: string }) => a.alert_id.localeCompare(b.alert_id);
+    expect(jsonLines().map((l) => JSON.parse(l)).sort(byId)).toEqual(sent.map((a) => JSON.parse(alertJson(a))));
   });
 });

@@ -42,6 +42,33 @@ async function decodeAlerts(messages: KafkaMessage[]): Promise<Alert[]> {
 /** True once the group has committed every partition of the topic up to its end. */
 const caughtUp = async (admin: Admin, groupId: string, topic: string) => (await groupLag(admin, groupId, topic)) === 0;
 
+/** 40 devices × 400 readings every 5 s, 3 h ago: noise, spikes, battery crossings, sequence gaps. */
+function mixedStream(): Reading[] {
+  const rng = new Random(20261202);
+  const t0 = (Date.now() - 3 * 3600_000) * 1000;
+  const devices = Array.from({ length: 40 }, (_, d) => ({ id: `dev-${d}`, battery: 22 + rng.uniform(0, 10), seq: 0 }));
+  const stream: Reading[] = [];
+  for (let i = 0; i < 400; i++) {
+    for (const d of devices) {
+      d.battery = Math.max(5, d.battery - rng.uniform(0, 0.08));
+      d.seq += rng.chance(0.01) ? 3 : 1;
+      const spike = rng.chance(0.004) ? 8 * rng.sign() : 0;
+      stream.push(
+        reading(d.id, t0 + i * 5 * S, {
+          temperature: 20 + 0.3 * rng.normal() + spike,
+          humidity: 50 + rng.normal(),
+          battery: Number(d.battery.toFixed(1)),
+          seq: d.seq,
+        }),
+      );
+    }
+  }
+  return stream;
+}
+
+/** No silence alerts in the restart tests: ticks depend on timing, every other rule on the stream alone. */
+const NO_SILENCE = { INACTIVE_AFTER_SECONDS: '86400', INACTIVE_MAX_SECONDS: '86400' };
+
 describe('detector service', () => {
   let topics: TestTopics;
   let producer: Producer;
@@ -190,28 +217,8 @@ describe('detector service', () => {
   });
 
   it('killed with SIGKILL mid-stream and restarted, it produces the same alert ids as an uninterrupted run', async () => {
-    // 40 devices × 400 readings every 5 s: noise, spikes, battery crossings, sequence gaps.
-    const rng = new Random(20261202);
-    const t0 = (Date.now() - 3 * 3600_000) * 1000;
-    const devices = Array.from({ length: 40 }, (_, d) => ({ id: `dev-${d}`, battery: 22 + rng.uniform(0, 10), seq: 0 }));
-    const stream: Reading[] = [];
-    for (let i = 0; i < 400; i++) {
-      for (const d of devices) {
-        d.battery = Math.max(5, d.battery - rng.uniform(0, 0.08));
-        d.seq += rng.chance(0.01) ? 3 : 1;
-        const spike = rng.chance(0.004) ? 8 * rng.sign() : 0;
-        stream.push(
-          reading(d.id, t0 + i * 5 * S, {
-            temperature: 20 + 0.3 * rng.normal() + spike,
-            humidity: 50 + rng.normal(),
-            battery: Number(d.battery.toFixed(1)),
-            seq: d.seq,
-          }),
-        );
-      }
-    }
-    // No silence alerts here: ticks depend on timing, every other rule on the stream alone.
-    const rules = { INACTIVE_AFTER_SECONDS: '86400', INACTIVE_MAX_SECONDS: '86400' };
+    const stream = mixedStream();
+    const rules = NO_SILENCE;
     const half = stream.length / 2;
     await produceReadings(producer, topics.telemetry, codec, stream.slice(0, half));
 
@@ -239,6 +246,42 @@ describe('detector service', () => {
     expect(kinds).toEqual(new Set(['anomaly', 'low_battery', 'data_gap']));
     expect(new Set(restarted).size).toBe(restarted.length); // none repeated
     expect(new Set(restarted)).toEqual(new Set(uninterrupted.map((a) => a.alert_id)));
+    expect(await second.metricValue('iot_detector_replayed_readings_total')).toBeGreaterThan(0);
+  });
+
+  it('scales out and back in: a second detector joins mid-stream, then the first leaves; together they emit exactly the alerts of one uninterrupted detector', async () => {
+    const stream = mixedStream();
+    const third = Math.floor(stream.length / 3);
+    const groupAlerts = uniqueName('detector.alerts-group');
+    const wholeAlerts = uniqueName('detector.alerts-whole');
+    await admin.createTopics({ topics: [groupAlerts, wholeAlerts].map((topic) => ({ topic, numPartitions: 3 })), waitForLeaders: true });
+    const groupId = uniqueName('detector-group');
+    const env = { ...NO_SILENCE, ALERTS_TOPIC: groupAlerts };
+
+    await produceReadings(producer, topics.telemetry, codec, stream.slice(0, third));
+    const first = startDetector(groupId, env);
+    await waitUntil('the first detector to commit the first third', () => caughtUp(admin, groupId, topics.telemetry), 120000);
+    // Scale out: the group splits the partitions; each side replays what it was handed.
+    const second = startDetector(groupId, env);
+    await second.waitForLog(/assignment ready/);
+    await produceReadings(producer, topics.telemetry, codec, stream.slice(third, 2 * third));
+    await waitUntil('the pair to commit the second third', () => caughtUp(admin, groupId, topics.telemetry), 120000);
+    // Each holds part of the topic (the group logs its assignment on every join).
+    const assigned = (p: ServiceProcess) => (JSON.parse(p.output.filter((l) => l.includes('"joined group"')).pop()!) as { partitions: number[] }).partitions;
+    expect([assigned(first).length, assigned(second).length].sort()).toEqual([1, 2]);
+    // Scale in: the first leaves (graceful stop); the second takes every partition.
+    await first.kill('SIGTERM');
+    await produceReadings(producer, topics.telemetry, codec, stream.slice(2 * third));
+    await waitUntil('the second detector to commit everything', () => caughtUp(admin, groupId, topics.telemetry), 120000);
+
+    const wholeGroup = uniqueName('detector-whole');
+    startDetector(wholeGroup, { ...NO_SILENCE, ALERTS_TOPIC: wholeAlerts });
+    await waitUntil('the uninterrupted detector to commit every reading', () => caughtUp(admin, wholeGroup, topics.telemetry), 120000);
+    const whole = await decodeAlerts(await readAll(admin, wholeAlerts));
+    const group = (await decodeAlerts(await readAll(admin, groupAlerts))).map((a) => a.alert_id);
+    expect(new Set(whole.map((a) => a.kind))).toEqual(new Set(['anomaly', 'low_battery', 'data_gap']));
+    expect(new Set(group).size).toBe(group.length); // none repeated
+    expect(new Set(group)).toEqual(new Set(whole.map((a) => a.alert_id)));
     expect(await second.metricValue('iot_detector_replayed_readings_total')).toBeGreaterThan(0);
   });
 

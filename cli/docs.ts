@@ -44,32 +44,27 @@ export function generatedBlocks(): GeneratedBlock[] {
 
 export const ROOT = join(__dirname, '..');
 
-function main(): void {
-  for (const [file, { title, schema }] of Object.entries(SAMPLE_ENVS)) {
-    const path = join(ROOT, file);
-    const body = sampleEnv(schema, title);
-    if (existsSync(path) && readFileSync(path, 'utf8') === body) {
-      console.log(`${file}: up to date`);
-    } else {
-      writeFileSync(path, body);
-      console.log(`${file}: regenerated`);
-    }
+/** Writes `text` to `file` (relative to the repo) unless it is there already; says which. */
+function writeIfChanged(file: string, text: string): void {
+  const path = join(ROOT, file);
+  if (existsSync(path) && readFileSync(path, 'utf8') === text) {
+    console.log(`${file}: up to date`);
+  } else {
+    writeFileSync(path, text);
+    console.log(`${file}: regenerated`);
   }
+}
+
+function main(): void {
+  for (const [file, { title, schema }] of Object.entries(SAMPLE_ENVS)) writeIfChanged(file, sampleEnv(schema, title));
   for (const block of generatedBlocks()) {
-    const path = join(ROOT, block.readme);
-    const text = readFileSync(path, 'utf8');
+    const text = readFileSync(join(ROOT, block.readme), 'utf8');
     if (!text.includes(block.start) || !text.includes(block.end)) {
       console.error(`${block.readme}: no ${block.start} ... ${block.end} markers`);
       process.exitCode = 1;
       continue;
     }
-    const updated = replaceBlock(text, block.start, block.end, block.body);
-    if (updated === text) {
-      console.log(`${block.readme}: up to date`);
-    } else {
-      writeFileSync(path, updated);
-      console.log(`${block.readme}: table regenerated`);
-    }
+    writeIfChanged(block.readme, replaceBlock(text, block.start, block.end, block.body));
   }
 }
 

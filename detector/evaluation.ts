@@ -53,7 +53,10 @@ export function simulateReadings(devices: number, hours: number, seed: number, s
   return { readings, events };
 }
 
-/** Feeds the readings to a fresh detector as the service would, ticking every 5 s of send time. */
+/** How often, in send time, `detect` ticks the detector for silence (the service's timer). */
+const TICK_MS = 5000;
+
+/** Feeds the readings to a fresh detector as the service would, ticking every TICK_MS of send time. */
 export function detect(readings: SimulatedFleet['readings'], settings: DetectorSettings = defaultDetectorSettings()): Alert[] {
   const det = new Detector(settings);
   const alerts: Alert[] = [];
@@ -61,16 +64,16 @@ export function detect(readings: SimulatedFleet['readings'], settings: DetectorS
   for (const { reading, emitAtMs } of readings) {
     alerts.push(...det.onReading(reading, 0));
     if (emitAtMs >= nextTickMs) {
-      nextTickMs = emitAtMs + 5000;
+      nextTickMs = emitAtMs + TICK_MS;
       alerts.push(...det.onTick(det.eventTimeWatermarkUs, true, 0));
     }
   }
   return alerts;
 }
 
-/** Event time after which the default settings judge a device silent, with the 5 s tick of `detect`. */
+/** Silence after which the settings have judged a device inactive, with the tick of `detect`. */
 export function silenceJudgedAfterSeconds(settings: DetectorSettings = defaultDetectorSettings()): number {
-  return settings.inactiveAfterSeconds + settings.allowedLatenessSeconds + 5;
+  return settings.inactiveAfterSeconds + settings.allowedLatenessSeconds + TICK_MS / 1000;
 }
 
 /** Simulate and detect in one go. */
@@ -82,14 +85,6 @@ export function simulate(devices: number, hours: number, seed: number, sim: Reco
 /** On normal data every alert but low battery (which is real in a simulated fleet) is false. */
 export function falseAlertsPerDeviceHour(alerts: readonly Alert[], devices: number, hours: number): number {
   return alerts.filter((a) => a.kind !== 'low_battery').length / (devices * hours);
-}
-
-/** Share of injected spikes that raised an anomaly alert at the spiked reading itself. */
-export function spikeRecall(alerts: readonly Alert[], events: readonly GroundTruthEvent[]): { spikes: number; found: number; recall: number } {
-  const spikes = events.filter((e) => e.kind === 'spike');
-  const hit = new Set(alerts.filter((a) => a.kind === 'anomaly').map((a) => `${a.device_id}|${a.metric}|${a.reading_time}`));
-  const found = spikes.filter((e) => hit.has(`${e.device_id}|${e.metric}|${e.start_ms * 1000}`)).length;
-  return { spikes: spikes.length, found, recall: spikes.length === 0 ? Number.NaN : found / spikes.length };
 }
 
 export interface KindRecall {
@@ -107,7 +102,11 @@ export interface KindRecall {
  * plus the allowed lateness and a tick before a silence is judged: shorter ones are not meant
  * to alert).
  */
-export function recallByKind(alerts: readonly Alert[], events: readonly GroundTruthEvent[], judgedAfterS: number): Record<'spike' | 'drift' | 'stuck' | 'dropout', KindRecall> {
+export function recallByKind(
+  alerts: readonly Alert[],
+  events: readonly GroundTruthEvent[],
+  judgedAfterS: number = silenceJudgedAfterSeconds(),
+): Record<'spike' | 'drift' | 'stuck' | 'dropout', KindRecall> {
   const found = (e: GroundTruthEvent, kind: Alert['kind'], fromUs: number, toUs: number): boolean =>
     alerts.some((a) => a.kind === kind && a.device_id === e.device_id && a.metric === e.metric && a.reading_time >= fromUs && a.reading_time <= toUs);
   const score = (list: readonly GroundTruthEvent[], hit: (e: GroundTruthEvent) => boolean): KindRecall => {

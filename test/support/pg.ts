@@ -70,13 +70,23 @@ export async function createTestDatabase(prefix = 'test'): Promise<TestDatabase>
       await pool.end().catch(() => undefined);
       const c = await adminClient(server);
       try {
-        await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+        // Plain DROP first: PostgreSQL itself stops an autovacuum worker visiting the database,
+        // which FORCE may not (the worker is no role of ours: "must be a member of the role whose
+        // process is being terminated"). FORCE only for our own backends still there after
+        // DROP's 5 s wait (a SIGKILLed service's connections).
+        await c.query(`DROP DATABASE IF EXISTS "${name}"`).catch(async (err: { code?: string }) => {
+          if (err.code !== OBJECT_IN_USE) throw err;
+          await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+        });
       } finally {
         await c.end();
       }
     },
   };
 }
+
+/** SQLSTATE 55006: the database is being accessed by other users. */
+const OBJECT_IN_USE = '55006';
 
 const quiet = { info: () => undefined, warn: () => undefined };
 

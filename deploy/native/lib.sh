@@ -114,8 +114,9 @@ show_log_tail() {
   fi
 }
 
-# run_logged DESC LOGFILE CMD...: run a long command with its output in LOGFILE, print a line
-# every 15 s so a long download does not look hung, and show the log's tail if it fails.
+# run_logged DESC LOGFILE CMD...: run a long command with its output in LOGFILE, show that it
+# is still working (on a terminal one line counting the seconds, elsewhere a line a minute),
+# and show the log's tail if it fails.
 run_logged() {
   local desc=$1 log=$2 start pid rc=0 n=0
   shift 2
@@ -128,8 +129,13 @@ run_logged() {
   while kill -0 "$pid" 2>/dev/null; do
     sleep 1
     n=$((n + 1))
-    if ((n % 15 == 0)); then say "  ... still working: $desc (${n}s)"; fi
+    if [[ -t 1 ]]; then
+      printf '\r%s  ... working (%ds)' "$(_stamp)" "$n"
+    elif ((n % 60 == 0)); then
+      say "  ... still working (${n}s)"
+    fi
   done
+  [[ ! -t 1 ]] || printf '\r\033[K'
   wait "$pid" || rc=$?
   if ((rc != 0)); then
     show_log_tail "$log" 40
@@ -370,6 +376,7 @@ MAVEN_DEPENDENCY_PLUGIN=org.apache.maven.plugins:maven-dependency-plugin:3.8.1
 
 stack_install() {
   ensure_system_packages
+  ensure_timescaledb
   ensure_kafka_libs
   ensure_apicurio
 }
@@ -378,8 +385,69 @@ stack_prepare_dirs() {
   mkdir -p "$STACK_CONF" "$STACK_DATA" "$STACK_LOGS" "$STACK_RUN" "$STACK_DIR/tmp"
 }
 
+# ---------------------------------------------------------------------------------------------
+# Builds from release sources (servers that no reachable package offers: TimescaleDB,
+# Mosquitto 2.1). Each build is kept in $STACK_BUILD_CACHE/<name>-<version>-<target>/, outside
+# the stack folder, so a second stack, another clone or CI on the same machine reuses it.
+# ---------------------------------------------------------------------------------------------
+STACK_BUILD_CACHE=${STACK_BUILD_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iot-pipeline/builds}
+
+# ensure_apt_packages PKG...: install the Debian packages among PKG that are missing
+ensure_apt_packages() {
+  local missing=() p
+  for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
+  ((${#missing[@]} > 0)) || return 0
+  [[ $EUID -eq 0 ]] || die "missing packages: ${missing[*]}; run as root or install them (apt-get install ${missing[*]})"
+  run_logged "apt-get update (to install: ${missing[*]})" "$STACK_LOGS/install-apt.log" apt-get -qq update
+  run_logged "apt-get install ${missing[*]}" "$STACK_LOGS/install-apt.log" \
+    env DEBIAN_FRONTEND=noninteractive apt-get -qq -y install --no-install-recommends "${missing[@]}"
+}
+
+# unpack_source SOURCE DIR: a release archive (.tar.gz), given as a path or an http(s) URL,
+# unpacked into DIR without its top folder. Returns 1 (after saying why) when it cannot be had.
+unpack_source() {
+  local src=$1 dir=$2 archive
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  if [[ $src == http://* || $src == https://* ]]; then
+    archive="$dir.tar.gz"
+    say "downloading $src"
+    if ! curl -fsSL --retry 2 --connect-timeout 15 -o "$archive" "$src"; then
+      warn "could not download $src"
+      return 1
+    fi
+  else
+    archive=$src
+    [[ -f $archive ]] || { warn "no file $archive"; return 1; }
+  fi
+  tar -xzf "$archive" -C "$dir" --strip-components=1 || { warn "$archive is not a .tar.gz release archive"; return 1; }
+  [[ $archive != "$dir.tar.gz" ]] || rm -f "$archive"
+}
+
+# cached_build KEY LABEL SOURCE BUILDER: $STACK_BUILD_CACHE/KEY, built once from SOURCE.
+# BUILDER SRC_DIR OUT_DIR runs in the unpacked source with its output in logs/build-KEY.log
+# (one progress line names the log and the expected time, given in LABEL); OUT_DIR is what is
+# kept. Prints the cache folder; returns 1 when SOURCE cannot be had.
+cached_build() {
+  local key=$1 label=$2 src=$3 builder=$4 out work
+  out="$STACK_BUILD_CACHE/$key"
+  if [[ -f $out/.complete ]]; then
+    echo "$out"
+    return 0
+  fi
+  work="$STACK_DIR/tmp/build-$key"
+  unpack_source "$src" "$work/src" >&2 || return 1
+  rm -rf "$out.tmp"
+  mkdir -p "$out.tmp"
+  run_logged "building $label" "$STACK_LOGS/build-$key.log" "$builder" "$work/src" "$out.tmp" >&2
+  date -Is >"$out.tmp/.complete"
+  rm -rf "$out" "$work"
+  mv "$out.tmp" "$out"
+  echo "$out"
+}
+
 # One file per server: its install check, configuration, start, wait, stop and kill.
-for _server in postgres mosquitto kafka registry prometheus; do
+for _server in postgres timescaledb mosquitto kafka registry prometheus; do
   # shellcheck source=/dev/null
   . "$STACK_NATIVE_DIR/servers/$_server.sh"
 done

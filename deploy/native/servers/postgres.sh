@@ -63,7 +63,7 @@ postgres_configure() {
     printf "\n# native stack settings (generated from deploy/native/templates/postgresql.conf)\ninclude_if_exists = '%s'\n" \
       "$PG_CONF_FILE" >>"$PG_DATA/postgresql.conf"
   fi
-  [[ ! -f "$("$bin/pg_config" --pkglibdir 2>/dev/null)/timescaledb.so" ]] || preload=timescaledb
+  ! timescaledb_installed_version >/dev/null || preload=timescaledb
   PG_PRELOAD=$preload PG_PORT=$STACK_PG_PORT render_template "$STACK_NATIVE_DIR/templates/postgresql.conf" "$PG_CONF_FILE"
   render_template "$STACK_NATIVE_DIR/templates/pg_hba.conf" "$PG_HBA_FILE"
 }
@@ -87,8 +87,13 @@ postgres_clear_stale_pid() {
 postgres_start() {
   local pid
   if pid=$(postgres_pid); then
-    say "postgres already running (pid $pid)"
-    return 0
+    if postgres_outdated; then
+      say "restarting postgres (pid $pid): $POSTGRES_OUTDATED"
+      postgres_stop
+    else
+      say "postgres already running (pid $pid)"
+      return 0
+    fi
   fi
   postgres_clear_stale_pid
   ensure_port_free postgres "$STACK_PG_PORT"
@@ -101,6 +106,22 @@ postgres_start() {
       show_log_tail "$PG_LOG"
       die "pg_ctl start failed"
     }
+}
+
+# postgres_outdated: the running server is not what is installed (an upgraded binary, or
+# TimescaleDB installed since it started and not preloaded); says why in POSTGRES_OUTDATED
+postgres_outdated() {
+  local running preload
+  postgres_ready || return 1
+  running=$(psql_admin -At -c 'SHOW server_version' 2>/dev/null | sed -E 's/^([0-9]+\.[0-9]+).*/\1/') || return 1
+  preload=$(psql_admin -At -c 'SHOW shared_preload_libraries' 2>/dev/null) || return 1
+  if [[ -n $running && $running != "$(pg_release)" ]]; then
+    POSTGRES_OUTDATED="it runs $running, PostgreSQL $(pg_release) is installed"
+  elif timescaledb_installed_version >/dev/null && [[ $preload != *timescaledb* ]]; then
+    POSTGRES_OUTDATED="TimescaleDB is installed but not loaded"
+  else
+    return 1
+  fi
 }
 
 postgres_wait() {

@@ -11,6 +11,7 @@ const commands: Record<string, { about: string; load: () => Promise<{ run(argv: 
   migrate: { about: 'create or upgrade the database schema', load: () => import('../db') },
   topics: { about: 'create the Kafka topics and register their schemas', load: () => import('./topics') },
   analytics: { about: 'the fleet report: device statistics, anomalies, low battery', load: () => import('../analytics') },
+  backtest: { about: 'the detector over Kafka history with other settings, against the live alerts', load: () => import('./backtest') },
   replay: { about: 'refill the database from Kafka over a time range (--from, --to)', load: () => import('./replay') },
 };
 

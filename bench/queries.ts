@@ -38,7 +38,12 @@ async function timeQuery(client: PoolClient, sql: string, repeats: number, onRun
   }
   for (let i = 0; i < repeats; i++) {
     const started = performance.now();
-    rows = (await client.query({ text: sql, rowMode: 'array' })).rowCount ?? 0;
+    try {
+      rows = (await client.query({ text: sql, rowMode: 'array' })).rowCount ?? 0;
+    } catch (err) {
+      if ((err as { code?: string }).code === '57014') return { ms, rows, timedOut: true };
+      throw err;
+    }
     ms.push(performance.now() - started);
     onRun();
   }

@@ -56,7 +56,7 @@ export const TEMPERATURE_ANOMALIES = `WITH bounds AS (
     FROM parts
     GROUP BY device_id
     HAVING sum(n) > 0
-), suspect_hours AS (
+), suspect_hours AS MATERIALIZED (
     SELECT r.device_id, r.bucket, s.mean, s.stddev
     FROM device_telemetry_1h r JOIN stats s ON s.device_id = r.device_id, bounds b
     WHERE r.bucket > b.since - interval '1 hour' AND ${DEVICE_FILTER(3, 'r.device_id')}
@@ -64,9 +64,16 @@ export const TEMPERATURE_ANOMALIES = `WITH bounds AS (
 )
 SELECT t.time, t.device_id, t.firmware, t.temperature, t.humidity, t.battery, h.mean, h.stddev,
        count(*) OVER () AS total
-FROM suspect_hours h
-JOIN device_telemetry t ON t.device_id = h.device_id AND t.time >= h.bucket AND t.time < h.bucket + interval '1 hour', bounds b
-WHERE t.time > b.since AND abs(t.temperature - h.mean) > $1::float8 * h.stddev
+FROM suspect_hours h, bounds b,
+     LATERAL (
+       -- one range of the identity index per suspect hour (OFFSET 0 keeps the planner from
+       -- flattening this into a join that reads every reading of the window)
+       SELECT r.time, r.device_id, r.firmware, r.temperature, r.humidity, r.battery
+       FROM device_telemetry r
+       WHERE r.device_id = h.device_id AND r.time >= h.bucket AND r.time < h.bucket + interval '1 hour'
+         AND r.time > b.since AND abs(r.temperature - h.mean) > $1::float8 * h.stddev
+       OFFSET 0
+     ) t
 ORDER BY t.time DESC, t.device_id
 LIMIT $4`;
 

@@ -1,6 +1,6 @@
 import { migrate } from '../db/migrate';
 import { PGliteDb, startPGlite } from '../db/pglite';
-import { insertReadings, Reading } from '../db/seed-queries';
+import { insertReadings, Reading } from '../testkit/seed-queries';
 import { IoTAnalytics, TimeSeries } from './analytics';
 
 /**

@@ -1,6 +1,6 @@
 import { effectiveInterval, parseArgs, resolveConfig, SIMULATOR_FLAGS } from './options';
 import { usage } from './usage';
-import { configErrorOf } from '../test/support/config-error';
+import { configErrorOf } from '../testkit/config-error';
 
 function configOf(argv: string[], env: NodeJS.ProcessEnv = {}) {
   const parsed = parseArgs(argv, env);

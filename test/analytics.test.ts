@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { InvalidArgumentError, IoTAnalytics, SchemaMissingError } from '../analytics';
-import { insertReadings, Reading } from '../db/seed-queries';
-import { createMigratedDatabase, createTestDatabase, TestDatabase } from './support/pg';
+import { insertReadings, Reading } from '../testkit/seed-queries';
+import { createMigratedDatabase, createTestDatabase, TestDatabase } from '../testkit/pg';
 
 /**
  * IoTAnalytics and `iot-pipeline analytics` against the PostgreSQL of the environment. The

@@ -5,10 +5,10 @@ import { partitionOfKey } from '../lib/partition';
 import { subjectOf } from '../lib/topics';
 import { Random } from '../simulator/prng';
 import { Alert, alertSchemaText, Reading } from '../schemas';
-import { createTestTopics, groupLag, produceReadings, readTopic, recordCount, telemetryCodec, testKafka, TestTopics, uniqueName } from './support/kafka';
-import { createMigratedDatabase, TestDatabase } from './support/pg';
-import { ServiceProcess } from './support/service-process';
-import { waitUntil } from './support/wait';
+import { createTestTopics, groupLag, produceReadings, readTopic, recordCount, telemetryCodec, testKafka, TestTopics, uniqueName } from '../testkit/kafka';
+import { createMigratedDatabase, TestDatabase } from '../testkit/pg';
+import { ServiceProcess } from '../testkit/service-process';
+import { waitUntil } from '../testkit/wait';
 
 const S = 1_000_000;
 

@@ -3,12 +3,12 @@ import { generateFleet } from '../simulator/fleet';
 import type { GroundTruthEvent } from '../simulator/ground-truth';
 import { resolveConfig } from '../simulator/options';
 import { toFleetPlan } from '../simulator/plan';
-import { Detector } from './detector';
-import { defaultDetectorSettings, type DetectorSettings } from './settings';
+import { Detector } from '../detector/detector';
+import { defaultDetectorSettings, type DetectorSettings } from '../detector/settings';
 
 /**
  * How the detector is scored against the project's simulator, shared by
- * detector/evaluation.test.ts (which keeps the defaults honest) and bench/detector.ts (which
+ * testkit/evaluation.test.ts (which keeps the defaults honest) and bench/detector.ts (which
  * reports the same figures at fleet scale), so both score the same way.
  */
 

@@ -31,7 +31,7 @@ export function flagsOf(schema: object, prefix = ''): FlagSpec[] {
         specs.push({
           flag: leaf.arg,
           path,
-          boolean: leaf.format === Boolean,
+          boolean: leaf.format === 'boolean-text',
           env: leaf.env,
           doc: leaf.doc ?? '',
           default: leaf.default,

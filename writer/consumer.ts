@@ -1,4 +1,5 @@
-import { Consumer, EachBatchPayload, Producer } from 'kafkajs';
+import { Consumer, EachBatchPayload } from 'kafkajs';
+import type { AcknowledgedSender } from '../lib/acknowledged-send';
 import { DecodeError } from '../lib/avro';
 import { Rejection, sendToDlq } from '../lib/dlq';
 import { isRetriable } from '../lib/errors';
@@ -20,7 +21,7 @@ export interface ConsumeOptions {
 export function createBatchHandler(
   sinks: Map<string, TopicSink<unknown>>,
   consumer: Consumer,
-  producer: Producer,
+  deadLetters: AcknowledgedSender,
   options: ConsumeOptions,
   metrics: WriterMetrics,
   logger: Logger,
@@ -52,7 +53,7 @@ export function createBatchHandler(
     let dlqSent = false;
     for (;;) {
       try {
-        if (!dlqSent) await sendToDlq(producer, options.dlqTopic, rejections);
+        if (!dlqSent) await sendToDlq(deadLetters, options.dlqTopic, rejections);
         dlqSent = true;
         await sink.batcher.write(records);
         break;

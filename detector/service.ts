@@ -1,6 +1,8 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { AcknowledgedSender } from '../lib/acknowledged-send';
 import { AvroCodec, DecodeError } from '../lib/avro';
+import { Backoff } from '../lib/backoff';
 import { readRanges, OffsetRange } from '../lib/kafka-range';
 import { Logger } from '../lib/log';
 import { partitionOfKey } from '../lib/partition';
@@ -255,7 +257,7 @@ export class DetectorLoop {
   /** Sends alerts (acks=all), retrying with back-off while `keepTrying()` holds. */
   private async produce(alerts: readonly Alert[], keepTrying: () => boolean): Promise<void> {
     if (alerts.length === 0) return;
-    let backoff = 100;
+    const backoff = new Backoff({ minMs: 100, maxMs: RETRY_MAX_MS });
     for (;;) {
       try {
         await sendAlerts(this.clients.alertSender, this.clients.alerts, this.options.alertsTopic, alerts);
@@ -263,9 +265,9 @@ export class DetectorLoop {
       } catch (err) {
         this.metrics.produceFailures.inc();
         if (!keepTrying()) throw err;
-        this.logger.warn({ err, backoffMs: backoff }, 'sending alerts failed, retrying');
-        await new Promise((r) => setTimeout(r, backoff));
-        backoff = Math.min(backoff * 2, RETRY_MAX_MS);
+        const delay = backoff.next();
+        this.logger.warn({ err, backoffMs: delay }, 'sending alerts failed, retrying');
+        await sleep(delay);
       }
     }
   }

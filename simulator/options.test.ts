@@ -89,6 +89,14 @@ describe('simulator options', () => {
     expect(resolveConfig({ 'fleet.count': 3 }).fleet.count).toBe(3);
   });
 
+  it('says a flag needs a value when the next word is another flag, and still reads that flag', () => {
+    const err = configErrorOf(() => parseArgs(['--topic', '--qos', '2', '--no-wait=0'], {}));
+    expect(err.keys).toEqual(['--topic', '--qos (mqtt.qos)']);
+    expect(err.message).toContain('needs a value');
+    expect(configOf(['--no-wait=0', '--with-seq=1']).fleet).toMatchObject({ noWait: false, withSeq: true });
+    expect(parseArgs(['-h'], {})).toEqual({ help: true });
+  });
+
   it('prints help listing every flag with its default and environment variable', () => {
     expect(parseArgs(['--help'], {})).toEqual({ help: true });
     const text = usage(SIMULATOR_FLAGS);

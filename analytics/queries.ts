@@ -110,21 +110,21 @@ ORDER BY 1 DESC, 2`;
  * for the newer ones (which a continuous aggregate may not have materialised yet), split at a
  * bucket boundary so no bucket mixes the two; a null lag (a rollup that is always current)
  * reads every bucket from the rollup. Rollup buckets are re-bucketed to the requested
- * width: counts add up, min/max combine exactly, means are weighted by reading_count.
+ * width exactly on both engines: counts and per-metric sums add up, min/max combine, and a
+ * mean is sum(x_sum) / sum(x_count) over the readings that have the metric.
  * $1 width, $2 hours, $3 device or null, $4 lag in seconds or null.
  */
 function timeSeriesFromRollup(view: RollupView): string {
-  const weighted = METRICS.map(
-    (m) =>
-      `sum(avg_${m} * readings) / nullif(sum(readings) FILTER (WHERE avg_${m} IS NOT NULL), 0) AS ${m}_avg, ` +
-      `min(min_${m}) AS ${m}_min, max(max_${m}) AS ${m}_max`,
+  const combined = METRICS.map(
+    (m) => `sum(${m}_sum) / nullif(sum(${m}_count), 0) AS ${m}_avg, min(${m}_min) AS ${m}_min, max(${m}_max) AS ${m}_max`,
   ).join(',\n       ');
-  const rollupColumns = METRICS.map((m) => `r.avg_${m}, r.min_${m}, r.max_${m}`).join(', ');
-  const rawColumns = METRICS.map((m) => `t.${m}, t.${m}, t.${m}`).join(', ');
+  const partColumns = METRICS.map((m) => `${m}_count, ${m}_sum, ${m}_min, ${m}_max`).join(', ');
+  const rollupColumns = METRICS.map((m) => `r.${m}_count, r.${m}_sum, r.min_${m}, r.max_${m}`).join(', ');
+  const rawColumns = METRICS.map((m) => `(t.${m} IS NOT NULL)::int, t.${m}, t.${m}, t.${m}`).join(', ');
   return `WITH bounds AS (
     SELECT time_bucket($1::interval, ${SINCE_HOURS(2)}) AS first_bucket,
            coalesce(time_bucket($1::interval, now() - $4::float8 * interval '1 second'), 'infinity') AS raw_from
-), parts (bucket, device_id, readings, ${METRICS.map((m) => `avg_${m}, min_${m}, max_${m}`).join(', ')}) AS (
+), parts (bucket, device_id, readings, ${partColumns}) AS (
     SELECT time_bucket($1::interval, r.bucket), r.device_id, r.reading_count, ${rollupColumns}
     FROM ${view} r, bounds b
     WHERE r.bucket >= b.first_bucket AND r.bucket < b.raw_from AND ${DEVICE_FILTER(3, 'r.device_id')}
@@ -134,7 +134,7 @@ function timeSeriesFromRollup(view: RollupView): string {
     WHERE t.time >= greatest(b.first_bucket, b.raw_from) AND ${DEVICE_FILTER(3, 't.device_id')}
 )
 SELECT bucket, device_id, sum(readings) AS readings,
-       ${weighted}
+       ${combined}
 FROM parts
 GROUP BY 1, 2
 ORDER BY 1 DESC, 2`;

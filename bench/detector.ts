@@ -1,5 +1,6 @@
 import { Detector } from '../detector/detector';
-import { detect, falseAlertsPerDeviceHour, NORMAL_DATA, recallByKind, silenceJudgedAfterSeconds, simulateReadings, SPIKES_5_SIGMA } from '../testkit/evaluation';
+import { detect, falseAlertsPerDeviceHour, NORMAL_DATA, simulateReadings, SPIKES_5_SIGMA } from '../testkit/evaluation';
+import { recallByKind, silenceJudgedAfterSeconds } from '../detector/recall';
 import { defaultDetectorSettings } from '../detector/settings';
 import type { Reading } from '../schemas';
 import { createTestTopics, groupLag, produceReadings, telemetryCodec, testKafka, uniqueName } from '../testkit/kafka';
@@ -179,7 +180,7 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
       'Through Kafka (skip with --no-kafka): the same readings on a fresh 6-partition topic; the detector service (its own process: decode, judge, produce alerts, commit) and a decode-only KafkaJS consumer in this process, each timed from its first record until it has everything (the detector: until its group has committed the last offset); start-up apart.',
       `Quality: scored as testkit/evaluation.test.ts does (testkit/evaluation.ts), on ${devices} devices × ${qualityHours} h per fleet; low_battery alerts are real and not counted as false. Spikes found: ${recall.found}/${recall.events}.`,
       ...kafkaNotes,
-      'Default mix: the simulator\'s defaults (6σ spikes, stuck sensors and 8σ drifts of 30 readings, dropouts); each kind judged by the alert that should tell of it (evaluation.ts, recallByKind): an anomaly at the spike, a stuck_sensor alert (stuck) or an anomaly (drift) on the metric while it lasts, device_inactive for a dropout longer than the silence limit plus the allowed lateness and a tick.',
+      'Default mix: the simulator\'s defaults (6σ spikes, stuck sensors and 8σ drifts of 30 readings, dropouts); each kind judged by the alert that should tell of it (detector/recall.ts, recallByKind): an anomaly at the spike, a stuck_sensor alert (stuck) or an anomaly (drift) on the metric while it lasts, device_inactive for a dropout longer than the silence limit plus the allowed lateness and a tick.',
     ],
     detail: { detSeconds, baseSeconds, sink },
   };

@@ -7,12 +7,14 @@ import { Alert, alertSchemaText } from '../schemas';
 import { simulateFleet } from '../simulator';
 import { createTestTopics, testKafka, uniqueName } from '../testkit/kafka';
 import { testMqttTopics } from '../testkit/mqtt';
+import type { Engine } from '../db/migrate';
 import { createMigratedDatabase, TestDatabase } from '../testkit/pg';
 import { ServiceProcess } from '../testkit/service-process';
 import { BENCH_SEED, deleteTopics } from './fixtures';
 import { Benchmark, BenchContext, BenchResult, Figure, numberFlag, percentile } from './report';
 
 interface Step {
+  engine: Engine;
   rate: number;
   published: number;
   visible: number;
@@ -127,18 +129,22 @@ class AlertWatcher {
 
 const discard = new Writable({ write: (_c, _e, cb) => cb() });
 
-async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
-  const devices = numberFlag(flags, 'devices', 1000);
-  const seconds = numberFlag(flags, 'seconds', 60);
-  const graceS = numberFlag(flags, 'grace', 5);
-  const partitions = numberFlag(flags, 'partitions', 6);
-  const pollMs = numberFlag(flags, 'poll-ms', 100);
-  const maxP99Ms = numberFlag(flags, 'max-p99-ms', 5000);
-  const rates = String(flags.rates ?? '1000,2000,4000,8000').split(',').map(Number).filter((r) => r > 0);
+interface LadderOptions {
+  devices: number;
+  seconds: number;
+  graceS: number;
+  partitions: number;
+  pollMs: number;
+  maxP99Ms: number;
+  rates: number[];
+}
 
+/** The offered rates in turn against one engine, until one is not sustained. */
+async function ladder(engine: Engine, o: LadderOptions, progress: BenchContext['progress']): Promise<Step[]> {
+  const { devices, seconds, graceS, partitions, pollMs, maxP99Ms, rates } = o;
   const topics = await createTestTopics('bench-e2e', partitions);
   const mqtt = testMqttTopics();
-  const db = await createMigratedDatabase('bench_e2e');
+  const db = await createMigratedDatabase('bench_e2e', { engine });
   const bridge = new ServiceProcess('bridge', [], { ...topics.env, ...mqtt.env });
   const writer = new ServiceProcess('writer', [], {
     ...topics.env,
@@ -150,7 +156,7 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
   const alerts = new AlertWatcher();
   const steps: Step[] = [];
   try {
-    progress.phase('starting bridge, writer and detector');
+    progress.phase(`${engine}: starting bridge, writer and detector`);
     await bridge.waitForLog(/bridge running/);
     await writer.waitForLog(/joined group/);
     await detector.waitForLog(/assignment ready/);
@@ -159,7 +165,7 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
     for (const rate of rates) {
       const watcher = new RowWatcher(db, pollMs);
       watcher.start();
-      progress.phase(`offered ${rate}/s for ${seconds} s`, () => `latest latency ${watcher.latencies.at(-1) ?? '-'} ms, unseen ${watcher.missing}`);
+      progress.phase(`${engine}: offered ${rate}/s for ${seconds} s`, () => `latest latency ${watcher.latencies.at(-1) ?? '-'} ms, unseen ${watcher.missing}`);
       const started = Date.now();
       const summary = await simulateFleet({
         mqtt: { broker: process.env.MQTT_BROKER, port: Number(process.env.MQTT_PORT), topic: mqtt.shared },
@@ -178,6 +184,7 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
       const visible = summary.published - watcher.missing;
       const lastSeenMs = Date.now() - started;
       steps.push({
+        engine,
         rate,
         published: summary.published,
         visible,
@@ -196,21 +203,48 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
     await deleteTopics([topics.telemetry, topics.alerts, topics.dlq]);
   }
 
-  const sustained = steps.filter((s) => s.missingAfterGrace === 0 && percentile(s.latencies, 99) <= maxP99Ms);
+  return steps;
+}
+
+async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
+  const devices = numberFlag(flags, 'devices', 1000);
+  const seconds = numberFlag(flags, 'seconds', 60);
+  const graceS = numberFlag(flags, 'grace', 5);
+  const partitions = numberFlag(flags, 'partitions', 6);
+  const pollMs = numberFlag(flags, 'poll-ms', 100);
+  const maxP99Ms = numberFlag(flags, 'max-p99-ms', 5000);
+  const rates = String(flags.rates ?? '1000,2000,4000,8000').split(',').map(Number).filter((r) => r > 0);
+
+  const engines = String(flags.engines ?? 'timescaledb,postgresql').split(',') as Engine[];
+  const steps: Step[] = [];
+  // one ladder per storage engine, one after the other, each with its own topics, database and services
+  for (const engine of engines) steps.push(...(await ladder(engine, { devices, seconds, graceS, partitions, pollMs, maxP99Ms, rates }, progress)));
+
   const figures: Figure[] = [];
   for (const s of steps) {
-    figures.push({ metric: `offered ${s.rate}/s: latency p50`, value: percentile(s.latencies, 50), unit: 'ms' });
-    figures.push({ metric: `offered ${s.rate}/s: latency p99`, value: percentile(s.latencies, 99), unit: 'ms' });
-    figures.push({ metric: `offered ${s.rate}/s: rows visible`, value: s.visible, unit: `of ${s.published}` });
-    figures.push({ metric: `offered ${s.rate}/s: alert latency p50`, value: percentile(s.alertLatencies, 50), unit: `ms (${s.alertLatencies.length} alerts)` });
-    figures.push({ metric: `offered ${s.rate}/s: alert latency p99`, value: percentile(s.alertLatencies, 99), unit: 'ms' });
+    const at = `${s.engine}, offered ${s.rate}/s`;
+    figures.push({ metric: `${at}: latency p50`, value: percentile(s.latencies, 50), unit: 'ms' });
+    figures.push({ metric: `${at}: latency p99`, value: percentile(s.latencies, 99), unit: 'ms' });
+    figures.push({ metric: `${at}: rows visible`, value: s.visible, unit: `of ${s.published}` });
+    figures.push({ metric: `${at}: alert latency p50`, value: percentile(s.alertLatencies, 50), unit: `ms (${s.alertLatencies.length} alerts)` });
+    figures.push({ metric: `${at}: alert latency p99`, value: percentile(s.alertLatencies, 99), unit: 'ms' });
   }
-  figures.push({ metric: 'highest sustained offered rate', value: sustained.at(-1)?.rate ?? 0, unit: 'readings/s' });
+  const sustainedRate = (engine: Engine) =>
+    steps.filter((s) => s.engine === engine && s.missingAfterGrace === 0 && percentile(s.latencies, 99) <= maxP99Ms).at(-1)?.rate ?? 0;
+  for (const engine of engines) {
+    const base = engines[0] === engine ? undefined : sustainedRate(engines[0]);
+    figures.push({
+      metric: `${engine}: highest sustained offered rate`,
+      value: sustainedRate(engine),
+      unit: 'readings/s',
+      ...(base ? { baseline: base, ratio: sustainedRate(engine) / base } : {}),
+    });
+  }
   return {
-    params: { devices, seconds, graceS, partitions, pollMs, maxP99Ms, rates },
+    params: { devices, seconds, graceS, partitions, pollMs, maxP99Ms, rates, engines },
     figures,
     notes: [
-      `Simulator (in the benchmark process, ${devices} devices, QoS 1, paced in real time so device time = wall time, 0.1 % of readings spiked) → Mosquitto → bridge → Kafka (${partitions} partitions) → writer (default batch 5000, linger 200 ms) → device_telemetry, and → detector → alerts topic; bridge, writer and detector as their own processes, rates offered in turn (${rates.join(', ')}/s, ${seconds} s each).`,
+      `Simulator (in the benchmark process, ${devices} devices, QoS 1, paced in real time so device time = wall time, 0.1 % of readings spiked) → Mosquitto → bridge → Kafka (${partitions} partitions) → writer (default batch 5000, linger 200 ms) → device_telemetry, and → detector → alerts topic; bridge, writer and detector as their own processes, rates offered in turn (${rates.join(', ')}/s, ${seconds} s each), the whole ladder once per engine (${engines.join(', ')}), each into its own database with its own topics and services.`,
       'Alert latency = arrival of an anomaly or low-battery alert at a consumer in the benchmark process minus the device time of the reading that raised it; an alert arriving after its step\'s grace period counts in the next step.',
       `Latency = time of the poll (every ${pollMs} ms, rows at/after the oldest unseen reading) that first saw the row minus the reading's device time: an upper bound, within one poll interval plus one query of the truth. Sustained = every row visible within ${graceS} s after the last publish and p99 <= ${maxP99Ms} ms (--max-p99-ms). The first seconds of each step (connections, JIT, first fetch) are included.`,
     ],
@@ -220,6 +254,6 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
 
 export const endToEndBench: Benchmark = {
   name: 'e2e',
-  about: 'simulator → Mosquitto → bridge → Kafka → writer → rows, and → detector → alerts: device→row and device→alert latency p50/p99 at offered rates (--rates 1000,2000,4000,8000 --seconds 60 --max-p99-ms 5000)',
+  about: 'simulator → Mosquitto → bridge → Kafka → writer → rows, and → detector → alerts: device→row and device→alert latency p50/p99 at offered rates (--rates 1000,2000,4000,8000 --seconds 60 --max-p99-ms 5000 --engines timescaledb,postgresql)',
   run,
 };

@@ -3,6 +3,7 @@ import { bridgeSchema } from '../bridge/config';
 import { dbConfigSchema } from '../db/config';
 import { detectorServiceSchema } from '../detector/config';
 import { loadConfig } from '../lib/config';
+import { notifySchema } from '../notify/config';
 import { simulatorSchema } from '../simulator/options';
 import { writerSchema } from '../writer/config';
 
@@ -18,6 +19,7 @@ const SCHEMAS: Record<string, object> = {
   simulate: simulatorSchema,
   analytics: analyticsConfigSchema,
   migrate: dbConfigSchema,
+  notify: notifySchema,
 };
 
 interface Leaf {
@@ -46,7 +48,7 @@ const booleans = Object.entries(SCHEMAS).flatMap(([command, schema]) =>
 describe('boolean settings', () => {
   it('are found in every service that has one (an empty list would pass anything)', () => {
     expect(booleans.map((b) => `${b.command} ${b.env}`)).toEqual(
-      expect.arrayContaining(['bridge KAFKA_SSL', 'writer WRITER_SINK_ALERTS', 'writer WRITER_FROM_BEGINNING', 'detector DETECTOR_FROM_BEGINNING', 'simulate SIM_NO_WAIT']),
+      expect.arrayContaining(['bridge KAFKA_SSL', 'writer WRITER_SINK_ALERTS', 'writer WRITER_FROM_BEGINNING', 'detector DETECTOR_FROM_BEGINNING', 'simulate SIM_NO_WAIT', 'notify NOTIFY_FROM_BEGINNING']),
     );
   });
 

@@ -11,12 +11,14 @@ import { CONFIG_END, CONFIG_START, configTable, replaceBlock, sampleEnv } from '
 import { SIMULATOR_FLAGS, simulatorSchema } from '../simulator/options';
 import { flagTable } from '../simulator/usage';
 import { writerSchema } from '../writer/config';
+import { notifySchema } from '../notify/config';
 
 /** Each README with a config table, and the convict schema the table is generated from. */
 export const CONFIG_TABLES: Record<string, object> = {
   'bridge/README.md': bridgeSchema,
   'writer/README.md': writerSchema,
   'detector/README.md': detectorServiceSchema,
+  'notify/README.md': notifySchema,
 };
 
 /** Each service's sample environment file, and the schema that reads it. */
@@ -24,6 +26,7 @@ export const SAMPLE_ENVS: Record<string, { title: string; schema: object }> = {
   'bridge/sample.env': { title: 'iot-pipeline bridge: MQTT -> validate -> Avro -> Kafka', schema: bridgeSchema },
   'writer/sample.env': { title: 'iot-pipeline writer: Kafka consumer group -> COPY into the database', schema: writerSchema },
   'detector/sample.env': { title: 'iot-pipeline detector: sliding windows and rules -> alerts', schema: detectorServiceSchema },
+  'notify/sample.env': { title: 'iot-pipeline notify: alerts topic -> an HTTP webhook', schema: notifySchema },
   'simulator/sample.env': { title: 'iot-pipeline simulate: a fleet of virtual devices (every setting is also a flag)', schema: simulatorSchema },
 };
 

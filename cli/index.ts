@@ -11,6 +11,9 @@ const commands: Record<string, { about: string; load: () => Promise<{ run(argv: 
   migrate: { about: 'create or upgrade the database schema', load: () => import('../db') },
   topics: { about: 'create the Kafka topics and register their schemas', load: () => import('./topics') },
   analytics: { about: 'the fleet report: device statistics, anomalies, low battery', load: () => import('../analytics') },
+  backtest: { about: 'the detector over Kafka history with other settings, against the live alerts', load: () => import('./backtest') },
+  notify: { about: 'POST every alert to a webhook (--webhook, --format json|slack), at least once', load: () => import('../notify') },
+  replay: { about: 'refill the database from Kafka over a time range (--from, --to)', load: () => import('./replay') },
 };
 
 function usage(): string {

@@ -5,10 +5,12 @@ import { createKafka } from '../lib/kafka';
 import { createLogger } from '../lib/log';
 import { ensureTopics, subjectOf } from '../lib/topics';
 import { alertSchemaText, telemetrySchemaText } from '../schemas';
+import { notifySchema } from '../notify/config';
 
 const topicsSchema = {
   kafka: kafkaSchema,
   registry: registrySchema,
+  notify: { deadLetterTopic: notifySchema.notify.deadLetterTopic },
   topics: {
     telemetryPartitions: { doc: 'Partitions of the telemetry topic (the most writers/detectors that share work)', format: 'positive-int', default: 12, env: 'TELEMETRY_PARTITIONS' },
     alertsPartitions: { doc: 'Partitions of the alerts topic', format: 'positive-int', default: 3, env: 'ALERTS_PARTITIONS' },
@@ -38,6 +40,7 @@ export async function run(argv: string[]): Promise<void> {
       },
       { topic: config.kafka.alertsTopic, partitions: t.alertsPartitions, replicationFactor: t.replicationFactor, config: common },
       { topic: config.kafka.dlqTopic, partitions: t.dlqPartitions, replicationFactor: t.replicationFactor, config: common },
+      { topic: config.notify.deadLetterTopic, partitions: t.dlqPartitions, replicationFactor: t.replicationFactor, config: common },
     ]);
     console.log(created.length ? `created topics: ${created.join(', ')}` : 'topics already exist');
   } finally {

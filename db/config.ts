@@ -31,7 +31,18 @@ export const telemetryStorageSchema = {
   },
 };
 
+export const ENGINE_SETTINGS = ['auto', 'timescaledb', 'postgresql'] as const;
+export type EngineSetting = (typeof ENGINE_SETTINGS)[number];
+
 export const migrateRunSchema = {
+  engine: {
+    doc:
+      'Storage engine of a new schema: auto (TimescaleDB when the server offers the extension), timescaledb (required), ' +
+      'or postgresql (plain tables even where TimescaleDB is installed)',
+    format: [...ENGINE_SETTINGS],
+    default: 'auto' as EngineSetting,
+    env: 'MIGRATE_ENGINE',
+  },
   waitSeconds: {
     doc: 'How long `migrate` waits for the database to accept connections before giving up',
     format: 'nat',

@@ -57,6 +57,7 @@ export async function run(argv: string[]): Promise<void> {
     const report = await migrate(pool, {
       compressAfter: config.telemetry.compressAfter,
       retention: config.telemetry.retention,
+      engine: config.migrate.engine,
       logger: log,
     });
     process.stdout.write(`${formatReport(report)}\n`);

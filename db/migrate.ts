@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PipelineError } from '../lib/errors';
 import { createLogger } from '../lib/log';
-import { DEFAULT_COMPRESS_AFTER, DEFAULT_RETENTION } from './config';
+import { DEFAULT_COMPRESS_AFTER, DEFAULT_RETENTION, EngineSetting } from './config';
 import { intervalSeconds } from './interval';
 
 /**
@@ -31,6 +31,8 @@ export interface MigrateOptions {
   logger?: MigrateLogger;
   /** Folder of NNNN_name[.engine].sql files; default db/migrations. */
   migrationsDir?: string;
+  /** Engine of a new schema (MIGRATE_ENGINE); default auto: TimescaleDB where the server offers it. */
+  engine?: EngineSetting;
 }
 
 export type PolicyAction = 'created' | 'updated' | 'unchanged';
@@ -145,9 +147,21 @@ export async function migrate(db: SqlRunner, options: MigrateOptions = {}): Prom
       (await runner.query(`SELECT split_part(version(), ' ', 1) || ' ' || current_setting('server_version') AS v`)).rows[0].v,
     );
 
-    const available = (await runner.query(`SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'`)).rows.length > 0;
+    const setting = options.engine ?? 'auto';
+    const offered = (await runner.query(`SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'`)).rows.length > 0;
+    if (setting === 'timescaledb' && !offered) {
+      throw new MigrationError(
+        "MIGRATE_ENGINE=timescaledb, but this server does not offer the timescaledb extension (install it and set shared_preload_libraries = 'timescaledb')",
+      );
+    }
+    const available = offered && setting !== 'postgresql';
     const previous = await bootstrap(runner, available);
     report.engine = chooseEngine(previous, available, report);
+    if (setting !== 'auto' && report.engine !== setting) {
+      throw new MigrationError(
+        `MIGRATE_ENGINE=${setting}, but this schema was created on ${report.engine}; the engine of a schema is fixed by its first migrate run`,
+      );
+    }
 
     if (report.engine === 'timescaledb') {
       const ext = await runner.query(
@@ -194,7 +208,7 @@ export async function migrate(db: SqlRunner, options: MigrateOptions = {}): Prom
     } else {
       report.missing = [...MISSING_WITHOUT_TIMESCALEDB];
       report.warnings.unshift(
-        `TimescaleDB is not available on this server: missing ${report.missing.join(', ')}. ` +
+        `${offered ? 'TimescaleDB is not used (MIGRATE_ENGINE=postgresql)' : 'TimescaleDB is not available on this server'}: missing ${report.missing.join(', ')}. ` +
           `device_telemetry is a plain table, TELEMETRY_COMPRESS_AFTER (${compressAfter}) and TELEMETRY_RETENTION (${retention}) are not enforced, ` +
           'device_telemetry_1m and device_telemetry_1h are tables kept by a trigger on device_telemetry instead of continuous aggregates, and time_bucket() is a shim over date_bin()',
       );

@@ -1,7 +1,7 @@
 import convict from 'convict';
 import { loadConfig, mqttSchema } from '../lib/config';
 import { ConfigError } from '../lib/errors';
-import type { AnomalyKind } from './ground-truth';
+import type { AnomalyKind } from '../schemas/ground-truth';
 import { TIMESTAMP_FORMATS, type TimestampFormat } from './payload';
 import { flagsOf, parseFlags } from './flags';
 

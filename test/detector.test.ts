@@ -1,5 +1,5 @@
 import { Admin, KafkaMessage, Producer } from 'kafkajs';
-import { alertJson, formatAlert } from '../detector/alert-format';
+import { alertJson, formatAlert } from '../schemas/alert-format';
 import { AvroCodec, createRegistry } from '../lib/avro';
 import { partitionOfKey } from '../lib/partition';
 import { subjectOf } from '../lib/topics';

@@ -8,7 +8,7 @@ import ts from 'typescript';
  * - lib/: shared plumbing (config, logging, Kafka, Postgres); knows no service.
  * - schemas/ (the Kafka wire types) and db/ (the database schema and its migrations): the two
  *   contracts between services; they build on lib/ only.
- * - the services (bridge, writer, detector, simulator, analytics): lib/ and the contracts,
+ * - the services (bridge, writer, detector, simulator, analytics, notify): lib/ and the contracts,
  *   never another service, so each can change, be deployed and be tested on its own.
  * - cli/: the one entry point that wires the services into commands, so it may import any of
  *   the build.
@@ -17,7 +17,7 @@ import ts from 'typescript';
  * imports only files in the build, so dist/ needs no test helper.
  */
 const CONTRACTS = ['lib', 'schemas', 'db'];
-const SERVICES = ['bridge', 'writer', 'detector', 'simulator', 'analytics'];
+const SERVICES = ['bridge', 'writer', 'detector', 'simulator', 'analytics', 'notify'];
 const MAY_IMPORT: Record<string, string[]> = {
   lib: ['lib'],
   schemas: ['lib', 'schemas'],

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Client, Pool } from 'pg';
 import { loadConfig, postgresSchema } from '../lib/config';
 import { createPool } from '../lib/postgres';
-import type { PostgresConfig } from '../db/config';
+import { loadDbConfig, PostgresConfig } from '../db/config';
 import { migrate, MigrateOptions, MigrateReport } from '../db/migrate';
 
 export interface TestDatabase {
@@ -97,7 +97,7 @@ export async function createMigratedDatabase(
 ): Promise<TestDatabase & { report: MigrateReport }> {
   const db = await createTestDatabase(prefix);
   try {
-    const report = await migrate(db.pool, { logger: quiet, ...options });
+    const report = await migrate(db.pool, { logger: quiet, engine: loadDbConfig().migrate.engine, ...options });
     return { ...db, report };
   } catch (err) {
     await db.drop();

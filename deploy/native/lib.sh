@@ -114,8 +114,9 @@ show_log_tail() {
   fi
 }
 
-# run_logged DESC LOGFILE CMD...: run a long command with its output in LOGFILE, print a line
-# every 15 s so a long download does not look hung, and show the log's tail if it fails.
+# run_logged DESC LOGFILE CMD...: run a long command with its output in LOGFILE, show that it
+# is still working (on a terminal one line counting the seconds, elsewhere a line a minute),
+# and show the log's tail if it fails.
 run_logged() {
   local desc=$1 log=$2 start pid rc=0 n=0
   shift 2
@@ -128,8 +129,13 @@ run_logged() {
   while kill -0 "$pid" 2>/dev/null; do
     sleep 1
     n=$((n + 1))
-    if ((n % 15 == 0)); then say "  ... still working: $desc (${n}s)"; fi
+    if [[ -t 1 ]]; then
+      printf '\r%s  ... working (%ds)' "$(_stamp)" "$n"
+    elif ((n % 60 == 0)); then
+      say "  ... still working (${n}s)"
+    fi
   done
+  [[ ! -t 1 ]] || printf '\r\033[K'
   wait "$pid" || rc=$?
   if ((rc != 0)); then
     show_log_tail "$log" 40
@@ -315,19 +321,6 @@ java_major() {
   echo "${v%%[.-]*}"
 }
 
-pg_bin_dir() {
-  local d
-  if [[ -n ${STACK_PG_BIN:-} ]]; then
-    [[ -x $STACK_PG_BIN/initdb ]] && echo "$STACK_PG_BIN" && return 0
-    return 1
-  fi
-  d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-  [[ -n $d && -x $d/initdb ]] && echo "$d"
-}
-
-mosquitto_bin() { command -v mosquitto 2>/dev/null || { [[ -x /usr/sbin/mosquitto ]] && echo /usr/sbin/mosquitto; }; }
-prometheus_bin() { command -v prometheus 2>/dev/null || { [[ -x /usr/bin/prometheus ]] && echo /usr/bin/prometheus; }; }
-
 # Debian packages: mosquitto (+ clients for the readiness probe), postgresql, prometheus (with
 # promtool), a JDK >= 17, maven and curl. apt-get update and install run only when something is
 # missing. Services the packages would start (the distribution's own mosquitto, postgresql and
@@ -380,63 +373,10 @@ mvn_args() {
 }
 MAVEN_DEPENDENCY_PLUGIN=org.apache.maven.plugins:maven-dependency-plugin:3.8.1
 
-KAFKA_LIBS="$STACK_DIR/kafka/libs"
-ensure_kafka_libs() {
-  local marker="$KAFKA_LIBS/.version" args
-  if [[ -f $marker && $(<"$marker") == "$STACK_KAFKA_VERSION" ]] && compgen -G "$KAFKA_LIBS/kafka_2.13-*.jar" >/dev/null; then
-    say "Kafka $STACK_KAFKA_VERSION jars present ($(rel "$KAFKA_LIBS"))"
-    return 0
-  fi
-  mapfile -t args < <(mvn_args)
-  rm -rf "$KAFKA_LIBS"
-  mkdir -p "$KAFKA_LIBS"
-  run_logged "fetching Apache Kafka $STACK_KAFKA_VERSION jars with mvn (~45 MB)" "$STACK_LOGS/install-kafka.log" \
-    mvn "${args[@]}" -f "$STACK_NATIVE_DIR/kafka/pom.xml" "-Dkafka.version=$STACK_KAFKA_VERSION" \
-    "$MAVEN_DEPENDENCY_PLUGIN:copy-dependencies" "-DoutputDirectory=$KAFKA_LIBS" -DincludeScope=runtime
-  echo "$STACK_KAFKA_VERSION" >"$marker"
-  say "  $(find "$KAFKA_LIBS" -name '*.jar' | wc -l) jars, $(du -sh "$KAFKA_LIBS" | cut -f1)"
-}
-
-apicurio_home() { echo "$STACK_DIR/apicurio/$STACK_APICURIO_VERSION"; }
-# the runnable jar: quarkus-run.jar (fast-jar, 3.1 and later) or *-runner.jar (3.0, legacy-jar)
-apicurio_jar() {
-  local home jar
-  home=$(apicurio_home)
-  for jar in "$home/quarkus-run.jar" "$home"/*-runner.jar; do
-    [[ -f $jar ]] && echo "$jar" && return 0
-  done
-  return 1
-}
-ensure_apicurio() {
-  local home tarball args coords
-  home=$(apicurio_home)
-  if apicurio_jar >/dev/null; then
-    say "Apicurio Registry $STACK_APICURIO_VERSION present ($(rel "$home"))"
-    return 0
-  fi
-  coords="io.apicurio:apicurio-registry-app:$STACK_APICURIO_VERSION:tar.gz:all"
-  tarball="$STACK_DIR/downloads/apicurio-registry-app-$STACK_APICURIO_VERSION-all.tar.gz"
-  mapfile -t args < <(mvn_args)
-  mkdir -p "$STACK_DIR/downloads"
-  # dependency plugin 2.8's get, not 3.x's copy: the archive's parent pom
-  # (io.apicurio:apicurio-registry:3.0.x) is missing from Maven Central, and 3.x refuses an
-  # artifact whose descriptor it cannot read; 2.8 warns and copies the archive (-Ddest).
-  run_logged "fetching Apicurio Registry $STACK_APICURIO_VERSION with mvn (~110 MB)" "$STACK_LOGS/install-registry.log" \
-    mvn "${args[@]}" -f "$STACK_NATIVE_DIR/kafka/pom.xml" org.apache.maven.plugins:maven-dependency-plugin:2.8:get \
-    "-Dartifact=$coords" -Dtransitive=false "-Ddest=$tarball"
-  [[ -s $tarball ]] || die "mvn reported success but did not write $tarball"
-  rm -rf "$home.tmp"
-  mkdir -p "$home.tmp"
-  run_logged "unpacking Apicurio Registry into $(rel "$home")" "$STACK_LOGS/install-registry.log" tar -xzf "$tarball" -C "$home.tmp"
-  rm -rf "$home"
-  mv "$home.tmp" "$home"
-  rm -f "$tarball" # Maven's local repository keeps a copy; the unpacked folder is what runs
-  rmdir "$STACK_DIR/downloads" 2>/dev/null || true
-  apicurio_jar >/dev/null || die "no quarkus-run.jar or *-runner.jar in $tarball"
-}
 
 stack_install() {
   ensure_system_packages
+  ensure_timescaledb
   ensure_kafka_libs
   ensure_apicurio
 }
@@ -446,519 +386,72 @@ stack_prepare_dirs() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# PostgreSQL
+# Builds from release sources (servers that no reachable package offers: TimescaleDB,
+# Mosquitto 2.1). Each build is kept in $STACK_BUILD_CACHE/<name>-<version>-<target>/, outside
+# the stack folder, so a second stack, another clone or CI on the same machine reuses it.
 # ---------------------------------------------------------------------------------------------
-PG_DATA="$STACK_DATA/postgres"
-PG_SOCKET_DIR="$STACK_RUN/postgres"
-PG_LOG="$STACK_LOGS/postgres.log"
-PG_CONF_FILE="$STACK_CONF/postgresql.conf"
-PG_HBA_FILE="$STACK_CONF/pg_hba.conf"
-# The OS user that owns the cluster: postgres when run as root (initdb refuses root), else
-# the user running the stack. The database superuser has the same name (peer auth on the socket).
-if [[ $EUID -eq 0 ]]; then PG_OS_USER=postgres; else PG_OS_USER=$(id -un); fi
-PG_SUPERUSER=$PG_OS_USER
-# Database roles: the application's, and the registry's own
-PG_APP_USER=iot PG_APP_PASSWORD=iot_password PG_APP_DB=iot_analytics
-PG_REGISTRY_USER=apicurio PG_REGISTRY_PASSWORD=apicurio_password PG_REGISTRY_DB=apicurio
+STACK_BUILD_CACHE=${STACK_BUILD_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iot-pipeline/builds}
 
-as_pg_user() {
-  if [[ $EUID -eq 0 ]]; then runuser -u "$PG_OS_USER" -- "$@"; else "$@"; fi
+# ensure_apt_packages PKG...: install the Debian packages among PKG that are missing
+ensure_apt_packages() {
+  local missing=() p
+  for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
+  ((${#missing[@]} > 0)) || return 0
+  [[ $EUID -eq 0 ]] || die "missing packages: ${missing[*]}; run as root or install them (apt-get install ${missing[*]})"
+  run_logged "apt-get update (to install: ${missing[*]})" "$STACK_LOGS/install-apt.log" apt-get -qq update
+  run_logged "apt-get install ${missing[*]}" "$STACK_LOGS/install-apt.log" \
+    env DEBIAN_FRONTEND=noninteractive apt-get -qq -y install --no-install-recommends "${missing[@]}"
 }
 
-postgres_pid() {
-  local pid
-  [[ -s $PG_DATA/postmaster.pid ]] || return 1
-  pid=$(head -n 1 "$PG_DATA/postmaster.pid")
-  proc_alive "$pid" postgres && echo "$pid"
-}
-postgres_ready() { "$(pg_bin_dir)/pg_isready" -q -h "$STACK_HOST" -p "$STACK_PG_PORT" -t 2; }
-
-postgres_configure() {
-  local bin preload=""
-  bin=$(pg_bin_dir) || die "PostgreSQL is not installed (run deploy/native/up.sh)"
-  mkdir -p "$PG_SOCKET_DIR" "$STACK_LOGS"
-  touch "$PG_LOG"
-  if [[ $EUID -eq 0 ]]; then
-    as_pg_user test -x "$STACK_DIR" ||
-      die "user $PG_OS_USER cannot reach $STACK_DIR: a parent folder is not searchable (chmod o+x it, or set STACK_DIR elsewhere)"
-    chown "$PG_OS_USER:" "$PG_SOCKET_DIR" "$PG_LOG"
-  fi
-  if [[ ! -s $PG_DATA/PG_VERSION ]]; then
-    mkdir -p "$PG_DATA"
-    [[ $EUID -ne 0 ]] || chown "$PG_OS_USER:" "$PG_DATA"
-    chmod 700 "$PG_DATA"
-    run_logged "initdb $(rel "$PG_DATA")" "$STACK_LOGS/install-postgres.log" \
-      as_pg_user "$bin/initdb" -D "$PG_DATA" -U "$PG_SUPERUSER" --encoding=UTF8 --locale=C.UTF-8 \
-      --auth-local=peer --auth-host=scram-sha-256
-  fi
-  # our settings live in conf/postgresql.conf, included last from the cluster's own file
-  if ! grep -qF "include_if_exists = '$PG_CONF_FILE'" "$PG_DATA/postgresql.conf"; then
-    printf "\n# native stack settings (generated from deploy/native/templates/postgresql.conf)\ninclude_if_exists = '%s'\n" \
-      "$PG_CONF_FILE" >>"$PG_DATA/postgresql.conf"
-  fi
-  [[ ! -f "$("$bin/pg_config" --pkglibdir 2>/dev/null)/timescaledb.so" ]] || preload=timescaledb
-  PG_PRELOAD=$preload PG_PORT=$STACK_PG_PORT render_template "$STACK_NATIVE_DIR/templates/postgresql.conf" "$PG_CONF_FILE"
-  render_template "$STACK_NATIVE_DIR/templates/pg_hba.conf" "$PG_HBA_FILE"
-}
-
-# after a crash (service.sh postgres kill) postmaster.pid names a dead postmaster; postgres
-# starts anyway once that pid is gone, but refuses while it lingers as an unreaped zombie
-postgres_clear_stale_pid() {
-  local f=$PG_DATA/postmaster.pid pid p
-  [[ -s $f ]] || return 0
-  pid=$(head -n 1 "$f")
-  wait_reaped "$pid" 10 && return 0
-  for p in /proc/[0-9]*; do
-    if [[ $(readlink "$p/cwd" 2>/dev/null) == "$PG_DATA" ]] && proc_alive "${p#/proc/}"; then
-      die "a process of the old postgres (pid ${p#/proc/}) is still running in $PG_DATA"
+# unpack_source SOURCE DIR: a release archive (.tar.gz), given as a path or an http(s) URL,
+# unpacked into DIR without its top folder. Returns 1 (after saying why) when it cannot be had.
+unpack_source() {
+  local src=$1 dir=$2 archive
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  if [[ $src == http://* || $src == https://* ]]; then
+    archive="$dir.tar.gz"
+    say "downloading $src"
+    if ! curl -fsSL --retry 2 --connect-timeout 15 -o "$archive" "$src"; then
+      warn "could not download $src"
+      return 1
     fi
-  done
-  warn "removing postmaster.pid of the dead postmaster $pid (a zombie not yet reaped)"
-  rm -f "$f"
-}
-
-postgres_start() {
-  local pid
-  if pid=$(postgres_pid); then
-    say "postgres already running (pid $pid)"
-    return 0
-  fi
-  postgres_clear_stale_pid
-  ensure_port_free postgres "$STACK_PG_PORT"
-  postgres_configure
-  say "starting postgres on $STACK_HOST:$STACK_PG_PORT (data $(rel "$PG_DATA"))"
-  # pg_ctl detaches the postmaster (own session) and waits until it accepts connections
-  # (after crash recovery, which can take a while after a kill)
-  without_lock as_pg_user "$(pg_bin_dir)/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 120 -s start 2>>"$PG_LOG" ||
-    {
-      show_log_tail "$PG_LOG"
-      die "pg_ctl start failed"
-    }
-}
-
-postgres_wait() {
-  wait_ready postgres 30 "$PG_LOG"
-  postgres_bootstrap
-}
-
-psql_admin() {
-  as_pg_user "$(pg_bin_dir)/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_SOCKET_DIR" -p "$STACK_PG_PORT" -U "$PG_SUPERUSER" -d postgres "$@"
-}
-
-# roles and databases, idempotent (passwords are re-set each time)
-postgres_bootstrap() {
-  psql_admin >/dev/null <<SQL || die "creating roles and databases failed"
-DO \$\$ BEGIN
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$PG_APP_USER') THEN CREATE ROLE $PG_APP_USER; END IF;
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$PG_REGISTRY_USER') THEN CREATE ROLE $PG_REGISTRY_USER; END IF;
-END \$\$;
-ALTER ROLE $PG_APP_USER WITH LOGIN CREATEDB PASSWORD '$PG_APP_PASSWORD';
-ALTER ROLE $PG_REGISTRY_USER WITH LOGIN PASSWORD '$PG_REGISTRY_PASSWORD';
-SELECT 'CREATE DATABASE $PG_APP_DB OWNER $PG_APP_USER' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$PG_APP_DB') \gexec
-SELECT 'CREATE DATABASE $PG_REGISTRY_DB OWNER $PG_REGISTRY_USER' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$PG_REGISTRY_DB') \gexec
-SQL
-  say "  roles $PG_APP_USER, $PG_REGISTRY_USER and databases $PG_APP_DB, $PG_REGISTRY_DB in place"
-}
-
-postgres_stop() {
-  local pid
-  pid=$(postgres_pid) || return 0
-  # SIGINT = "fast" shutdown: disconnects clients (SIGTERM would wait for them to leave)
-  stop_pid postgres "$pid" INT 60
-}
-
-postgres_kill() {
-  local pid
-  pid=$(postgres_pid) || return 0
-  say "killing postgres (SIGKILL postmaster $pid and its children)"
-  kill_tree "$pid"
-  wait_reaped "$pid" 10 || true
-}
-
-# ---------------------------------------------------------------------------------------------
-# Mosquitto
-# ---------------------------------------------------------------------------------------------
-MQTT_LOG="$STACK_LOGS/mosquitto.log"
-MQTT_CONF_FILE="$STACK_CONF/mosquitto.conf"
-MQTT_DATA="$STACK_DATA/mosquitto"
-
-mosquitto_pid() {
-  local pid
-  pid=$(cat "$(pid_file mosquitto)" 2>/dev/null) || return 1
-  proc_alive "$pid" mosquitto && echo "$pid"
-}
-# a real MQTT round trip: CONNECT, PUBLISH QoS 1, PUBACK
-mosquitto_ready() {
-  timeout 5 mosquitto_pub -h "$STACK_HOST" -p "$STACK_MQTT_PORT" -i "stack-probe-$$" -q 1 -t stack/probe -m ping
-}
-
-mosquitto_start() {
-  local pid
-  if pid=$(mosquitto_pid); then
-    say "mosquitto already running (pid $pid)"
-    return 0
-  fi
-  ensure_port_free mosquitto "$STACK_MQTT_PORT"
-  mkdir -p "$MQTT_DATA"
-  # run as the unprivileged mosquitto user when we are root (mosquitto would switch to it anyway)
-  MQTT_USER=$(id -un)
-  if [[ $EUID -eq 0 ]] && id mosquitto >/dev/null 2>&1; then
-    # shellcheck disable=SC2034 # used by the template
-    MQTT_USER=mosquitto
-    chown -R mosquitto: "$MQTT_DATA"
-  fi
-  MQTT_PORT=$STACK_MQTT_PORT MQTT_DATA_DIR="$MQTT_DATA/" render_template "$STACK_NATIVE_DIR/templates/mosquitto.conf" "$MQTT_CONF_FILE"
-  say "starting mosquitto on $STACK_HOST:$STACK_MQTT_PORT (persistence $(rel "$MQTT_DATA"))"
-  launch mosquitto "$MQTT_LOG" "$(mosquitto_bin)" -c "$MQTT_CONF_FILE"
-}
-mosquitto_wait() { wait_ready mosquitto 30 "$MQTT_LOG"; }
-mosquitto_stop() {
-  local pid
-  pid=$(mosquitto_pid) || return 0
-  stop_pid mosquitto "$pid" TERM 30 # SIGTERM: mosquitto saves its persistence file and exits
-}
-mosquitto_kill() {
-  local pid
-  pid=$(mosquitto_pid) || return 0
-  say "killing mosquitto (SIGKILL $pid)"
-  kill_tree "$pid"
-}
-
-# ---------------------------------------------------------------------------------------------
-# Kafka (KRaft). Each node is one process that is broker and controller.
-#   STACK_KAFKA_BROKERS=1 (default): one node, named kafka, on STACK_KAFKA_PORT (controller
-#     STACK_KAFKA_CONTROLLER_PORT), data data/kafka/, log logs/kafka.log.
-#   STACK_KAFKA_BROKERS=3: nodes kafka-1, kafka-2, kafka-3 (node ids 1-3, a 3-voter quorum),
-#     node i on STACK_KAFKA_PORT + 2(i-1) (controller STACK_KAFKA_CONTROLLER_PORT + 2(i-1)),
-#     data data/kafka-i/, log logs/kafka-i.log; replication 3, min.insync.replicas 2.
-# As a service name, kafka means every node of the mode; kafka-i one node.
-# ---------------------------------------------------------------------------------------------
-KAFKA_CONF_DIR="$STACK_CONF/kafka" # the cluster id and the tools' log4j2 config (one node: its config too)
-# every node name of either mode: stop and kill act on whatever of them runs
-KAFKA_ALL_NODES=(kafka kafka-1 kafka-2 kafka-3)
-
-kafka_multi() { ((STACK_KAFKA_BROKERS > 1)); }
-# the node names of the configured mode, one a line
-kafka_nodes() { if kafka_multi; then seq -f 'kafka-%g' 1 "$STACK_KAFKA_BROKERS"; else echo kafka; fi; }
-
-# kafka_node_set NAME: KN_* = that node's id, ports, folders and logs
-kafka_node_set() {
-  local i
-  KN_NAME=$1
-  case $1 in
-    kafka) i=1 KN_DATA="$STACK_DATA/kafka" KN_CONF_DIR="$KAFKA_CONF_DIR" ;;
-    kafka-[1-9]) i=${1#kafka-} KN_DATA="$STACK_DATA/$1" KN_CONF_DIR="$STACK_CONF/$1" ;;
-    *) die "not a Kafka node: $1" ;;
-  esac
-  KN_ID=$i
-  KN_PORT=$((STACK_KAFKA_PORT + 2 * (i - 1)))
-  KN_CONTROLLER_PORT=$((STACK_KAFKA_CONTROLLER_PORT + 2 * (i - 1)))
-  KN_LOG="$STACK_LOGS/$1.log"        # log4j2 output
-  KN_OUT="$STACK_LOGS/$1.stdout.log" # JVM stdout/stderr (crashes, GC warnings)
-}
-kafka_node_port() { kafka_node_set "$1" && echo "$KN_PORT"; }
-kafka_node_controller_port() { kafka_node_set "$1" && echo "$KN_CONTROLLER_PORT"; }
-# the bootstrap list clients get (KAFKA_BROKERS): every node
-kafka_bootstrap() {
-  local n list=()
-  for n in $(kafka_nodes); do list+=("$STACK_HOST:$(kafka_node_port "$n")"); done
-  (IFS=,; echo "${list[*]}")
-}
-
-# Broker defaults of the mode. Three nodes: 3 replicas and min.insync.replicas 2, so that
-# acks=all means two brokers have the record: an acknowledged write survives the loss of any
-# one broker, and writes go on while one is down (README.md, "Three Kafka brokers").
-kafka_mode_settings() {
-  if kafka_multi; then
-    KAFKA_REPLICATION=3 KAFKA_MIN_ISR=2
-    # three JVMs on a small machine: half the single broker's heap each
-    KAFKA_HEAP=(-Xms256m -Xmx512m)
   else
-    KAFKA_REPLICATION=1 KAFKA_MIN_ISR=1
-    KAFKA_HEAP=(-Xms512m -Xmx1g)
+    archive=$src
+    [[ -f $archive ]] || { warn "no file $archive"; return 1; }
   fi
+  tar -xzf "$archive" -C "$dir" --strip-components=1 || { warn "$archive is not a .tar.gz release archive"; return 1; }
+  [[ $archive != "$dir.tar.gz" ]] || rm -f "$archive"
 }
 
-# Kafka's command-line tools (StorageTool, TopicCommand...): small heap, log to the terminal
-kafka_tool() {
-  "$STACK_JAVA" -Xmx256m "-Dlog4j2.configurationFile=$KAFKA_CONF_DIR/log4j2-tools.xml" -cp "$KAFKA_LIBS/*" "$@"
-}
-
-# kafka_check_mode: the Kafka data (or processes) of this STACK_DIR belong to the configured
-# mode; switching between one and three brokers needs a fresh Kafka, and says so
-kafka_check_mode() {
-  local n found=() made_with
-  if kafka_multi; then
-    made_with=1
-    [[ ! -f $STACK_DATA/kafka/meta.properties ]] || found+=("data in $(rel "$STACK_DATA/kafka")")
-    ! kafka_node_pid kafka >/dev/null || found+=("a running broker named kafka")
-  else
-    made_with=3
-    for n in kafka-1 kafka-2 kafka-3; do
-      [[ ! -f $STACK_DATA/$n/meta.properties ]] || found+=("data in $(rel "$STACK_DATA/$n")")
-      ! kafka_node_pid "$n" >/dev/null || found+=("a running $n")
-    done
-  fi
-  ((${#found[@]} == 0)) && return 0
-  die "STACK_KAFKA_BROKERS=$STACK_KAFKA_BROKERS, but the Kafka of $STACK_DIR was made with STACK_KAFKA_BROKERS=$made_with (found: $(IFS=,; echo "${found[*]}" | sed 's/,/, /g')). The number of brokers cannot change in place. To switch: STACK_DIR=$STACK_DIR bash deploy/native/down.sh --purge (deletes this stack's data: Kafka topics, database, schemas; keeps the downloads), then up.sh with STACK_KAFKA_BROKERS=$STACK_KAFKA_BROKERS. To keep the current one: STACK_KAFKA_BROKERS=$made_with, or leave it unset (conf/stack.settings remembers it)."
-}
-
-kafka_node_pid() {
-  local pid
-  kafka_node_set "$1"
-  pid=$(cat "$(pid_file "$1")" 2>/dev/null) || return 1
-  proc_alive "$pid" "$KN_CONF_DIR/server.properties" && echo "$pid"
-}
-
-# a metadata request: KafkaJS from the repo's node_modules (fast); Kafka's own CLI otherwise.
-# With three nodes the node must also be in the cluster's list of live brokers (registered
-# with the controller quorum, not fenced).
-kafka_node_ready() {
-  local rc=2 target expect=()
-  kafka_node_set "$1"
-  port_open "$KN_PORT" || return 1
-  target="$STACK_HOST:$KN_PORT"
-  ! kafka_multi || expect=("$KN_ID")
-  if command -v node >/dev/null; then
-    rc=0
-    node "$STACK_NATIVE_DIR/probe.js" kafka "$target" "${expect[@]}" || rc=$?
-  fi
-  ((rc == 2)) || return $rc
-  timeout 30 kafka_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$target" --list
-}
-
-kafka_node_configure() {
-  local cluster_id_file="$KAFKA_CONF_DIR/cluster-id" cluster_id format_args=() n voters=()
-  kafka_node_set "$1"
-  kafka_mode_settings
-  mkdir -p "$KAFKA_CONF_DIR" "$KN_CONF_DIR" "$KN_DATA"
-  if kafka_multi; then
-    # a static quorum of every node (the dynamic one of KIP-853 would need each node's
-    # directory id at format time, and buys nothing here)
-    for n in $(kafka_nodes); do voters+=("${n#kafka-}@$STACK_HOST:$(kafka_node_controller_port "$n")"); done
-    kafka_node_set "$1"
-    KAFKA_QUORUM="controller.quorum.voters=$(IFS=,; echo "${voters[*]}")"
-  else
-    # KRaft quorum: Kafka >= 3.9 takes a dynamic quorum (controller.quorum.bootstrap.servers and
-    # format --standalone); older ones need the static controller.quorum.voters
-    KAFKA_QUORUM="controller.quorum.bootstrap.servers=$STACK_HOST:$KN_CONTROLLER_PORT"
-    if [[ $(printf '%s\n' "$STACK_KAFKA_VERSION" 3.9 | sort -V | head -n 1) == 3.9 ]]; then
-      format_args=(--standalone)
-    else
-      # shellcheck disable=SC2034 # used by the template
-      KAFKA_QUORUM="controller.quorum.voters=1@$STACK_HOST:$KN_CONTROLLER_PORT"
-    fi
-  fi
-  # shellcheck disable=SC2034 # used by the templates
-  KAFKA_LOG_FILE=$KN_LOG KAFKA_NODE_ID=$KN_ID KAFKA_NODE_PORT=$KN_PORT KAFKA_NODE_CONTROLLER_PORT=$KN_CONTROLLER_PORT KAFKA_NODE_DATA=$KN_DATA
-  render_template "$STACK_NATIVE_DIR/templates/kafka-log4j2.xml" "$KN_CONF_DIR/log4j2.xml"
-  render_template "$STACK_NATIVE_DIR/templates/kafka-tools-log4j2.xml" "$KAFKA_CONF_DIR/log4j2-tools.xml"
-  render_template "$STACK_NATIVE_DIR/templates/kafka-server.properties" "$KN_CONF_DIR/server.properties"
-  if [[ ! -f $KN_DATA/meta.properties ]]; then
-    if [[ ! -s $cluster_id_file ]]; then
-      # what kafka-storage random-uuid prints (16 random bytes, base64url, no padding, not
-      # starting with '-'), without starting a JVM for it
-      cluster_id=-
-      while [[ $cluster_id == -* ]]; do
-        cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
-      done
-      echo "$cluster_id" >"$cluster_id_file"
-    fi
-    cluster_id=$(tail -n 1 "$cluster_id_file")
-    run_logged "formatting Kafka storage $(rel "$KN_DATA") (cluster id $cluster_id)" "$STACK_LOGS/install-kafka.log" \
-      kafka_tool kafka.tools.StorageTool format -t "$cluster_id" -c "$KN_CONF_DIR/server.properties" "${format_args[@]}"
-  fi
-}
-
-kafka_node_start() {
-  local pid java
-  if pid=$(kafka_node_pid "$1"); then
-    say "$1 already running (pid $pid)"
+# cached_build KEY LABEL SOURCE BUILDER: $STACK_BUILD_CACHE/KEY, built once from SOURCE.
+# BUILDER SRC_DIR OUT_DIR runs in the unpacked source with its output in logs/build-KEY.log
+# (one progress line names the log and the expected time, given in LABEL); OUT_DIR is what is
+# kept. Prints the cache folder; returns 1 when SOURCE cannot be had.
+cached_build() {
+  local key=$1 label=$2 src=$3 builder=$4 out work
+  out="$STACK_BUILD_CACHE/$key"
+  if [[ -f $out/.complete ]]; then
+    echo "$out"
     return 0
   fi
-  kafka_check_mode
-  kafka_node_set "$1"
-  ensure_port_free "$1" "$KN_PORT"
-  ensure_port_free "$1 controller" "$KN_CONTROLLER_PORT"
-  kafka_node_configure "$1"
-  kafka_mode_settings
-  # the broker's JVM, as kafka-server-start.sh / kafka-run-class.sh set it up
-  java=("$STACK_JAVA" "${KAFKA_HEAP[@]}" -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35
-    -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true
-    "-Dlog4j2.configurationFile=$KN_CONF_DIR/log4j2.xml" "-Dkafka.logs.dir=$STACK_LOGS" -cp "$KAFKA_LIBS/*")
-  if kafka_multi; then
-    say "starting $1 (Kafka $STACK_KAFKA_VERSION, node $KN_ID of $STACK_KAFKA_BROKERS) on $STACK_HOST:$KN_PORT (controller :$KN_CONTROLLER_PORT, data $(rel "$KN_DATA"))"
-  else
-    say "starting kafka $STACK_KAFKA_VERSION on $STACK_HOST:$KN_PORT (controller :$KN_CONTROLLER_PORT, data $(rel "$KN_DATA"))"
-  fi
-  launch "$1" "$KN_OUT" "${java[@]}" kafka.Kafka "$KN_CONF_DIR/server.properties"
+  work="$STACK_DIR/tmp/build-$key"
+  unpack_source "$src" "$work/src" >&2 || return 1
+  rm -rf "$out.tmp"
+  mkdir -p "$out.tmp"
+  run_logged "building $label" "$STACK_LOGS/build-$key.log" "$builder" "$work/src" "$out.tmp" >&2
+  date -Is >"$out.tmp/.complete"
+  rm -rf "$out" "$work"
+  mv "$out.tmp" "$out"
+  echo "$out"
 }
 
-# a JVM that dies before log4j starts leaves its reason in the stdout log
-kafka_node_wait() {
-  kafka_node_set "$1"
-  wait_ready_cmd "$1" 90 "kafka_node_ready $1" "kafka_node_pid $1" "$KN_OUT" "$KN_LOG"
-}
-kafka_node_stop() {
-  local pid
-  pid=$(kafka_node_pid "$1") || return 0
-  stop_pid "$1" "$pid" TERM 60 # SIGTERM: controlled shutdown, flushes and closes the logs
-}
-kafka_node_kill() {
-  local pid
-  pid=$(kafka_node_pid "$1") || return 0
-  say "killing $1 (SIGKILL $pid)"
-  kill_tree "$pid"
-}
-
-# kafka as a whole. kafka_pid: the pids of the nodes that run (of either mode), exit 1 if none
-kafka_pid() {
-  local n pid pids=()
-  for n in "${KAFKA_ALL_NODES[@]}"; do
-    if pid=$(kafka_node_pid "$n"); then pids+=("$pid"); fi
-  done
-  ((${#pids[@]} > 0)) && echo "${pids[*]}"
-}
-# every node of the mode answers (probed side by side: each probe starts a node process)
-kafka_ready() {
-  local n pid pids=() rc=0
-  for n in $(kafka_nodes); do
-    kafka_node_ready "$n" &
-    pids+=($!)
-  done
-  for pid in "${pids[@]}"; do wait "$pid" || rc=1; done
-  return "$rc"
-}
-kafka_start() {
-  local n
-  kafka_check_mode
-  for n in $(kafka_nodes); do kafka_node_start "$n"; done
-}
-kafka_wait() {
-  local n
-  for n in $(kafka_nodes); do svc_wait "$n"; done
-}
-# all nodes at once: SIGTERM to each first, so that none waits for a quorum the others
-# already left
-kafka_stop() {
-  local n pid signalled=()
-  for n in "${KAFKA_ALL_NODES[@]}"; do
-    if pid=$(kafka_node_pid "$n"); then
-      kill -TERM "$pid" 2>/dev/null || true
-      signalled+=("$n (pid $pid)")
-    fi
-  done
-  ((${#signalled[@]} < 2)) || say "SIGTERM to ${signalled[*]} at once"
-  for n in "${KAFKA_ALL_NODES[@]}"; do kafka_node_stop "$n"; done
-}
-kafka_kill() {
-  local n
-  for n in "${KAFKA_ALL_NODES[@]}"; do kafka_node_kill "$n"; done
-}
-
-# ---------------------------------------------------------------------------------------------
-# Apicurio Registry (Quarkus fast-jar), storage in the stack's PostgreSQL
-# ---------------------------------------------------------------------------------------------
-REGISTRY_LOG="$STACK_LOGS/registry.log"
-REGISTRY_CONF_FILE="$STACK_CONF/registry/application.properties"
-registry_url() { echo "http://$STACK_HOST:$STACK_REGISTRY_PORT/apis/ccompat/v7"; }
-
-registry_pid() {
-  local pid
-  pid=$(cat "$(pid_file registry)" 2>/dev/null) || return 1
-  proc_alive "$pid" "$STACK_DIR/apicurio/" && echo "$pid"
-}
-registry_ready() { [[ $(http_status "$(registry_url)/subjects") == 200 ]]; }
-
-registry_start() {
-  local pid jar
-  if pid=$(registry_pid); then
-    say "registry already running (pid $pid)"
-    return 0
-  fi
-  postgres_ready || die "the registry keeps its data in PostgreSQL, which is not answering: start postgres first"
-  ensure_port_free registry "$STACK_REGISTRY_PORT"
-  jar=$(apicurio_jar) || die "Apicurio Registry $STACK_APICURIO_VERSION is not installed (run deploy/native/up.sh)"
-  STACK_TMP="$STACK_DIR/tmp" render_template "$STACK_NATIVE_DIR/templates/registry.properties" "$REGISTRY_CONF_FILE"
-  say "starting registry (Apicurio $STACK_APICURIO_VERSION) on $STACK_HOST:$STACK_REGISTRY_PORT, storage: postgres database $PG_REGISTRY_DB"
-  launch registry "$REGISTRY_LOG" "$STACK_JAVA" -Xms256m -Xmx512m -XX:+UseG1GC -Djava.awt.headless=true \
-    "-Djava.io.tmpdir=$STACK_DIR/tmp" "-Dquarkus.config.locations=$REGISTRY_CONF_FILE" \
-    -jar "$jar"
-}
-# usually 15 s; up to a minute on a busy 2-core machine
-registry_wait() { wait_ready registry 180 "$REGISTRY_LOG"; }
-registry_stop() {
-  local pid
-  pid=$(registry_pid) || return 0
-  stop_pid registry "$pid" TERM 30
-}
-registry_kill() {
-  local pid
-  pid=$(registry_pid) || return 0
-  say "killing registry (SIGKILL $pid)"
-  kill_tree "$pid"
-}
-
-# ---------------------------------------------------------------------------------------------
-# Prometheus (Debian package): scrapes the pipeline's services on loopback, evaluates the
-# alerting rules of deploy/prometheus/alerts.yml (the same file compose uses)
-# ---------------------------------------------------------------------------------------------
-PROM_LOG="$STACK_LOGS/prometheus.log"
-PROM_CONF_DIR="$STACK_CONF/prometheus"
-PROM_CONF_FILE="$PROM_CONF_DIR/prometheus.yml"
-PROM_DATA="$STACK_DATA/prometheus"
-# file_sd folder: <job>-*.json files here add scrape targets without a restart (tests put
-# services started on random ports there); written to .stack/env as PROMETHEUS_TARGETS_DIR
-PROM_TARGETS_DIR="$PROM_CONF_DIR/targets"
-prometheus_url() { echo "http://$STACK_HOST:$STACK_PROMETHEUS_PORT"; }
-
-prometheus_pid() {
-  local pid
-  pid=$(cat "$(pid_file prometheus)" 2>/dev/null) || return 1
-  proc_alive "$pid" "$PROM_CONF_FILE" && echo "$pid"
-}
-# /-/ready answers 200 once the TSDB is open and the rules are loaded
-prometheus_ready() { [[ $(http_status "$(prometheus_url)/-/ready") == 200 ]]; }
-
-prometheus_configure() {
-  mkdir -p "$PROM_TARGETS_DIR" "$PROM_DATA"
-  # shellcheck disable=SC2034 # used by the template
-  PROM_RULES_FILE="$STACK_REPO_ROOT/deploy/prometheus/alerts.yml"
-  render_template "$STACK_NATIVE_DIR/templates/prometheus.yml" "$PROM_CONF_FILE"
-}
-
-prometheus_start() {
-  local pid before
-  if pid=$(prometheus_pid); then
-    # a changed template or port setting takes effect without a restart: SIGHUP reloads
-    before=$(cksum <"$PROM_CONF_FILE")
-    prometheus_configure
-    if [[ $(cksum <"$PROM_CONF_FILE") != "$before" ]]; then
-      say "prometheus config changed: reloading (SIGHUP $pid)"
-      kill -HUP "$pid"
-    fi
-    say "prometheus already running (pid $pid)"
-    return 0
-  fi
-  ensure_port_free prometheus "$STACK_PROMETHEUS_PORT"
-  prometheus_configure
-  say "starting prometheus on $STACK_HOST:$STACK_PROMETHEUS_PORT (data $(rel "$PROM_DATA"), targets in $(rel "$PROM_TARGETS_DIR"))"
-  launch prometheus "$PROM_LOG" "$(prometheus_bin)" "--config.file=$PROM_CONF_FILE" \
-    "--storage.tsdb.path=$PROM_DATA" --storage.tsdb.retention.time=7d \
-    "--web.listen-address=$STACK_HOST:$STACK_PROMETHEUS_PORT"
-}
-prometheus_wait() { wait_ready prometheus 60 "$PROM_LOG"; }
-prometheus_stop() {
-  local pid
-  pid=$(prometheus_pid) || return 0
-  stop_pid prometheus "$pid" TERM 30 # SIGTERM: closes the TSDB cleanly
-}
-prometheus_kill() {
-  local pid
-  pid=$(prometheus_pid) || return 0
-  say "killing prometheus (SIGKILL $pid)"
-  kill_tree "$pid"
-}
+# One file per server: its install check, configuration, start, wait, stop and kill.
+for _server in postgres timescaledb mosquitto kafka registry prometheus; do
+  # shellcheck source=/dev/null
+  . "$STACK_NATIVE_DIR/servers/$_server.sh"
+done
+unset _server
 
 # ---------------------------------------------------------------------------------------------
 # Generic service verbs (service.sh, up.sh, down.sh)

@@ -30,21 +30,43 @@ GROUP BY device_id
 ORDER BY device_id`;
 
 /**
- * The seed's anomaly query, with the threshold as a parameter and the judged readings limited to
- * the window the statistics come from (the seed's scans all history). now() is fixed for the
- * statement, so both windows are the same. $1 threshold, $2 hours, $3 device or null, $4 limit.
+ * The seed's anomaly question (readings more than $1 sample standard deviations from their
+ * device's mean over the window), answered from the 1-hour rollup instead of two scans of every
+ * raw row: each device's mean and standard deviation come from the rollup's counts, sums and
+ * sums of squares over the whole hours of the window plus the raw readings of its first,
+ * partial hour (so they are the window's exactly); then only the hours whose minimum or maximum
+ * lies beyond the threshold are read back from the raw table, through the identity index. The
+ * same rows as the seed's query (limited to the window; the seed's judges all history). now() is
+ * fixed for the statement. $1 threshold, $2 hours, $3 device or null, $4 limit.
  */
-export const TEMPERATURE_ANOMALIES = `WITH stats AS (
-    SELECT device_id, avg(temperature) AS mean, stddev(temperature) AS stddev
-    FROM device_telemetry
-    WHERE time > ${SINCE_HOURS(2)} AND ${DEVICE_FILTER(3)}
+export const TEMPERATURE_ANOMALIES = `WITH bounds AS (
+    SELECT ${SINCE_HOURS(2)} AS since,
+           time_bucket(interval '1 hour', ${SINCE_HOURS(2)}) + interval '1 hour' AS first_whole_hour
+), parts (device_id, n, total, squares) AS (
+    SELECT r.device_id, r.temperature_count, r.temperature_sum, r.temperature_sumsq
+    FROM device_telemetry_1h r, bounds b
+    WHERE r.bucket >= b.first_whole_hour AND ${DEVICE_FILTER(3, 'r.device_id')}
+    UNION ALL
+    SELECT t.device_id, 1, t.temperature, t.temperature * t.temperature
+    FROM device_telemetry t, bounds b
+    WHERE t.time > b.since AND t.time < b.first_whole_hour AND t.temperature IS NOT NULL AND ${DEVICE_FILTER(3, 't.device_id')}
+), stats AS (
+    SELECT device_id, sum(total) / sum(n) AS mean,
+           sqrt(greatest(sum(squares) - sum(total) * sum(total) / sum(n), 0) / nullif(sum(n) - 1, 0)) AS stddev
+    FROM parts
     GROUP BY device_id
+    HAVING sum(n) > 0
+), suspect_hours AS (
+    SELECT r.device_id, r.bucket, s.mean, s.stddev
+    FROM device_telemetry_1h r JOIN stats s ON s.device_id = r.device_id, bounds b
+    WHERE r.bucket > b.since - interval '1 hour' AND ${DEVICE_FILTER(3, 'r.device_id')}
+      AND (r.max_temperature - s.mean > $1::float8 * s.stddev OR s.mean - r.min_temperature > $1::float8 * s.stddev)
 )
-SELECT t.time, t.device_id, t.firmware, t.temperature, t.humidity, t.battery, s.mean, s.stddev,
+SELECT t.time, t.device_id, t.firmware, t.temperature, t.humidity, t.battery, h.mean, h.stddev,
        count(*) OVER () AS total
-FROM device_telemetry t
-JOIN stats s ON t.device_id = s.device_id
-WHERE t.time > ${SINCE_HOURS(2)} AND abs(t.temperature - s.mean) > $1::float8 * s.stddev
+FROM suspect_hours h
+JOIN device_telemetry t ON t.device_id = h.device_id AND t.time >= h.bucket AND t.time < h.bucket + interval '1 hour', bounds b
+WHERE t.time > b.since AND abs(t.temperature - h.mean) > $1::float8 * h.stddev
 ORDER BY t.time DESC, t.device_id
 LIMIT $4`;
 

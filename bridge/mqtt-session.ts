@@ -22,11 +22,13 @@
  */
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import * as mqttPacket from 'mqtt-packet';
 import { AckSequencer, type Ticket } from './ack-sequencer';
 import { Backoff } from '../lib/backoff';
 import { ConnectionError, PipelineError } from '../lib/errors';
 import type { Logger } from '../lib/log';
+import { describeTlsError } from '../lib/mqtt-tls';
 
 export interface MqttSessionOptions {
   host: string;
@@ -45,6 +47,8 @@ export interface MqttSessionOptions {
   keepaliveSeconds: number;
   username?: string;
   password?: string;
+  /** TLS options (lib/mqtt-tls.ts), or none for plain TCP. */
+  tls?: ConnectionOptions;
   logger: Logger;
   /** MQTT 5: how long the broker keeps the session (and queues for it) while disconnected. */
   sessionExpirySeconds?: number;
@@ -131,7 +135,7 @@ const PUBACK_FIRST_BYTE = 0x40;
 const RETRIABLE_V5_CONNACK = new Set([0x88, 0x89, 0x97, 0x9f]); // unavailable, busy, quota, rate
 
 export class MqttSession extends EventEmitter<MqttSessionEvents> {
-  private readonly opts: Required<Omit<MqttSessionOptions, 'username' | 'password'>> & Pick<MqttSessionOptions, 'username' | 'password'>;
+  private readonly opts: Required<Omit<MqttSessionOptions, 'username' | 'password' | 'tls'>> & Pick<MqttSessionOptions, 'username' | 'password' | 'tls'>;
   private readonly log: Logger;
   private handler?: MessageHandler;
   private state: State = 'idle';
@@ -236,8 +240,8 @@ export class MqttSession extends EventEmitter<MqttSessionEvents> {
 
   private connect(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const { host, port, protocolVersion } = this.opts;
-      const socket = net.connect({ host, port });
+      const { host, port, protocolVersion, tls } = this.opts;
+      const socket = tls ? tlsConnect({ host, port, ...tls }) : net.connect({ host, port });
       let settled = false;
       const conn: Connection = {
         serial: ++this.serial,
@@ -267,15 +271,15 @@ export class MqttSession extends EventEmitter<MqttSessionEvents> {
       conn.connectTimer = setTimeout(() => {
         this.close(conn, `not connected and subscribed within ${this.opts.connectTimeoutMs} ms`, 'destroy');
       }, this.opts.connectTimeoutMs);
-      socket.on('connect', () => {
+      socket.on(tls ? 'secureConnect' : 'connect', () => {
         socket.setKeepAlive(true);
         this.send(conn, this.connectPacket());
       });
       socket.on('data', (chunk: Buffer) => conn.parser.parse(chunk));
       conn.parser.on('packet', (packet) => this.onPacket(conn, packet));
       conn.parser.on('error', (err: Error) => this.close(conn, `protocol error: ${err.message}`, 'destroy'));
-      socket.on('error', (err) => {
-        if (!conn.closed) conn.closeReason = err.message;
+      socket.on('error', (err: NodeJS.ErrnoException) => {
+        if (!conn.closed) conn.closeReason = describeTlsError(err) ?? err.message;
       });
       socket.on('close', () => this.onClose(conn));
     });

@@ -11,6 +11,21 @@ export const mqttSchema = {
   port: { doc: 'MQTT broker port', format: 'port', default: 1883, env: 'MQTT_PORT' },
   username: { doc: 'MQTT user name (empty: anonymous)', format: String, default: '', env: 'MQTT_USERNAME' },
   password: { doc: 'MQTT password', format: String, default: '', env: 'MQTT_PASSWORD', sensitive: true },
+  tls: { doc: "Connect to the broker over TLS (mqtts), verifying its certificate and name", format: 'boolean-text', default: false, env: 'MQTT_TLS' },
+  caFile: {
+    doc: 'PEM file of the CAs that signed the broker\'s certificate ("": the system\'s); needs MQTT_TLS=true',
+    format: String,
+    default: '',
+    env: 'MQTT_CA_FILE',
+  },
+  certFile: { doc: 'PEM client certificate, for brokers that require one (with MQTT_KEY_FILE); needs MQTT_TLS=true', format: String, default: '', env: 'MQTT_CERT_FILE' },
+  keyFile: { doc: 'PEM private key of MQTT_CERT_FILE', format: String, default: '', env: 'MQTT_KEY_FILE' },
+  serverName: {
+    doc: 'Name the broker\'s certificate must carry ("": MQTT_BROKER); also sent as SNI',
+    format: String,
+    default: '',
+    env: 'MQTT_SERVER_NAME',
+  },
 };
 
 export const kafkaSchema = {

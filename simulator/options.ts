@@ -15,6 +15,11 @@ export interface SimulatorConfig {
     port: number;
     username: string;
     password: string;
+    tls: boolean;
+    caFile: string;
+    certFile: string;
+    keyFile: string;
+    serverName: string;
     topic: string;
     perDeviceTopics: boolean;
     qos: 0 | 1;
@@ -98,6 +103,11 @@ export const simulatorSchema: convict.Schema<SimulatorConfig> = {
     port: { ...mqttSchema.port, arg: 'port' },
     username: { ...mqttSchema.username, arg: 'username' },
     password: { ...mqttSchema.password, arg: 'password' },
+    tls: { ...mqttSchema.tls, arg: 'tls' },
+    caFile: { ...mqttSchema.caFile, arg: 'ca-file' },
+    certFile: { ...mqttSchema.certFile, arg: 'cert-file' },
+    keyFile: { ...mqttSchema.keyFile, arg: 'key-file' },
+    serverName: { ...mqttSchema.serverName, arg: 'server-name' },
     topic: { doc: 'Topic all devices publish to', format: 'sim-mqtt-topic', default: 'portfolio/telemetry', env: 'MQTT_TOPIC', arg: 'topic' },
     perDeviceTopics: { doc: 'Publish to devices/<id>/telemetry instead of the shared topic', format: 'boolean-text', default: false, env: 'SIM_PER_DEVICE_TOPICS', arg: 'per-device-topics' },
     qos: { doc: 'MQTT QoS of each publish (1: wait for PUBACK)', format: 'sim-qos', default: 1, env: 'MQTT_QOS', arg: 'qos' },

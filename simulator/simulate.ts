@@ -3,6 +3,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger, type Logger } from '../lib/log';
+import { mqttTlsOptions } from '../lib/mqtt-tls';
 import { generateFleet } from './fleet';
 import { toJsonLine, type GroundTruthEvent } from '../schemas/ground-truth';
 import { effectiveInterval, resolveConfig, type SimulatorConfig } from './options';
@@ -85,6 +86,7 @@ export async function runSimulation(config: SimulatorConfig, hooks: RunHooks = {
     groundTruth?.write(toJsonLine(event));
   };
 
+  const tls = mqttTlsOptions(mqtt);
   log.info(
     { seed, devices: plan.deviceCount, intervalSeconds: plan.intervalMs / 1000, broker: `${mqtt.broker}:${mqtt.port}`, topic: mqtt.perDeviceTopics ? 'devices/<id>/telemetry' : mqtt.topic, qos: mqtt.qos, count: fleet.count || null, duration: fleet.duration || null },
     'simulator starting',
@@ -95,6 +97,7 @@ export async function runSimulation(config: SimulatorConfig, hooks: RunHooks = {
       port: mqtt.port,
       username: mqtt.username,
       password: mqtt.password,
+      tls,
       clientId: mqtt.clientId || `iot-sim-${randomBytes(4).toString('hex')}`,
       protocolVersion: mqtt.version,
       qos: mqtt.qos,

@@ -2,8 +2,9 @@
 -- aggregates. materialized_only = false: queries add the not yet materialized recent buckets
 -- from the raw table (real-time aggregation). Refresh policies are applied by migrate.
 -- The columns are those of the plain-PostgreSQL rollups (0007), in the same order: averages,
--- minima and maxima, the reading count, then per metric the readings that have it and their
--- sum, so that a mean over wider buckets is exact: sum(x_sum) / sum(x_count).
+-- minima and maxima, the reading count, per metric the readings that have it and their sum,
+-- then per metric the sum of squares: a mean over wider buckets is exact,
+-- sum(x_sum) / sum(x_count), and so is a standard deviation (analytics/queries.ts).
 
 CREATE MATERIALIZED VIEW device_telemetry_1m
 WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
@@ -24,7 +25,10 @@ SELECT time_bucket(INTERVAL '1 minute', time) AS bucket,
        count(humidity) AS humidity_count,
        sum(humidity) AS humidity_sum,
        count(battery) AS battery_count,
-       sum(battery) AS battery_sum
+       sum(battery) AS battery_sum,
+       sum(temperature * temperature) AS temperature_sumsq,
+       sum(humidity * humidity) AS humidity_sumsq,
+       sum(battery * battery) AS battery_sumsq
 FROM device_telemetry
 GROUP BY bucket, device_id
 WITH NO DATA;
@@ -48,7 +52,10 @@ SELECT time_bucket(INTERVAL '1 hour', time) AS bucket,
        count(humidity) AS humidity_count,
        sum(humidity) AS humidity_sum,
        count(battery) AS battery_count,
-       sum(battery) AS battery_sum
+       sum(battery) AS battery_sum,
+       sum(temperature * temperature) AS temperature_sumsq,
+       sum(humidity * humidity) AS humidity_sumsq,
+       sum(battery * battery) AS battery_sumsq
 FROM device_telemetry
 GROUP BY bucket, device_id
 WITH NO DATA;

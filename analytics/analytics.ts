@@ -1,4 +1,5 @@
 import type { Engine, SqlRunner } from '../db/migrate';
+import { storedReadingOf, type StoredReading } from '../schemas';
 import { SchemaMissingError } from './errors';
 import {
   DEVICE_STATISTICS,
@@ -15,15 +16,6 @@ import {
 } from './queries';
 import { assertBucketCount, chooseSource, parseBucketWidth, rollupLagSeconds, ruleFor, TelemetrySource } from './rollup';
 import { positive, positiveInt, zScore } from './stats';
-
-export interface Reading {
-  time: Date;
-  deviceId: string;
-  firmware: string | null;
-  temperature: number | null;
-  humidity: number | null;
-  battery: number | null;
-}
 
 /** Over the readings that have the metric; all null when none has it (stddev also with one). */
 export interface MetricStatistics {
@@ -44,7 +36,7 @@ export interface DeviceStatistics {
   battery: MetricStatistics;
 }
 
-export interface TemperatureAnomaly extends Reading {
+export interface TemperatureAnomaly extends StoredReading {
   temperature: number;
   mean: number;
   stddev: number;
@@ -118,17 +110,6 @@ type Row = Record<string, unknown>;
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const count = (v: unknown): number => Number(v ?? 0);
 
-function reading(r: Row): Reading {
-  return {
-    time: r.time as Date,
-    deviceId: r.device_id as string,
-    firmware: r.firmware as string | null,
-    temperature: num(r.temperature),
-    humidity: num(r.humidity),
-    battery: num(r.battery),
-  };
-}
-
 function metricStatistics(r: Row, m: Metric): MetricStatistics {
   return { avg: num(r[`${m}_avg`]), min: num(r[`${m}_min`]), max: num(r[`${m}_max`]), stddev: num(r[`${m}_stddev`]), count: count(r[`${m}_count`]) };
 }
@@ -147,9 +128,9 @@ export class IoTAnalytics {
   constructor(private readonly db: Pick<SqlRunner, 'query'>) {}
 
   /** The newest `limit` readings of a device, newest device time first (not arrival order). */
-  async latestReadings(deviceId: string, limit = 10): Promise<Reading[]> {
+  async latestReadings(deviceId: string, limit = 10): Promise<StoredReading[]> {
     const { rows } = await this.query(LATEST_READINGS, [deviceId, positiveInt('limit', limit)]);
-    return rows.map(reading);
+    return rows.map(storedReadingOf);
   }
 
   /** Statistics of one device over the last `hours`; undefined when it has no reading there. */
@@ -182,7 +163,7 @@ export class IoTAnalytics {
         const mean = Number(r.mean);
         const stddev = Number(r.stddev);
         const temperature = Number(r.temperature);
-        return { ...reading(r), temperature, mean, stddev, zScore: zScore(temperature, mean, stddev) };
+        return { ...storedReadingOf(r), temperature, mean, stddev, zScore: zScore(temperature, mean, stddev) };
       }),
     };
   }

@@ -1,4 +1,5 @@
-import type { AnomalyReport, DeviceStatistics, FleetSummary, InactiveDevice, IoTAnalytics, LowBatteryDevice, Reading } from './analytics';
+import type { AnomalyReport, DeviceStatistics, FleetSummary, InactiveDevice, IoTAnalytics, LowBatteryDevice } from './analytics';
+import type { StoredReading } from '../schemas';
 
 export interface ReportOptions {
   hours: number;
@@ -19,7 +20,7 @@ export interface Report {
   lowBattery: LowBatteryDevice[];
   inactive: InactiveDevice[];
   /** Only with a device: its newest readings. */
-  latest?: Reading[];
+  latest?: StoredReading[];
 }
 
 const LATEST_SHOWN = 10;

@@ -1,6 +1,7 @@
 import { migrate } from '../db/migrate';
 import { PGliteDb, startPGlite } from '../db/pglite';
-import { insertReadings, Reading } from '../db/seed-queries';
+import type { TelemetryRow } from '../schemas';
+import { insertReadings } from '../testkit/seed-queries';
 import { IoTAnalytics, TimeSeries } from './analytics';
 
 /**
@@ -11,7 +12,7 @@ import { IoTAnalytics, TimeSeries } from './analytics';
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const now = Date.now();
-const reading = (msAgo: number, temperature: number): Reading => ({
+const reading = (msAgo: number, temperature: number): TelemetryRow => ({
   time: new Date(now - msAgo), device_id: 'device-x', firmware: '1.0.0', temperature, humidity: 50, battery: 90,
 });
 
@@ -49,7 +50,7 @@ it('a late reading is seen at once in the newest buckets, after a refresh in old
   const old = reading(30 * HOUR + 1000, 99);
   const insert = insertReadings([recent, old]);
   await db.query(insert.text, insert.values);
-  const bucketOf = (r: Reading) => new Date(Math.floor(r.time.getTime() / HOUR) * HOUR).toISOString();
+  const bucketOf = (r: TelemetryRow) => new Date(Math.floor(r.time.getTime() / HOUR) * HOUR).toISOString();
   const readingsIn = (s: TimeSeries, bucket: string) => s.points.find((p) => p.bucket.toISOString() === bucket)?.readings;
 
   const before = await analytics.timeSeries({ bucket: '1 hour', hours: 48 });

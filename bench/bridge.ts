@@ -1,8 +1,8 @@
 import type { MqttClient } from 'mqtt';
-import { createTestTopics, recordCount, telemetryCodec, testKafka } from '../test/support/kafka';
-import { connectPublisher, testMqttTopics } from '../test/support/mqtt';
-import { ServiceProcess } from '../test/support/service-process';
-import { waitUntil } from '../test/support/wait';
+import { createTestTopics, recordCount, telemetryCodec, testKafka } from '../testkit/kafka';
+import { connectPublisher, testMqttTopics } from '../testkit/mqtt';
+import { ServiceProcess } from '../testkit/service-process';
+import { waitUntil } from '../testkit/wait';
 import { deleteTopics, fleetSample } from './fixtures';
 import { cpuProfileEnv, profileDir, profileNotes, summariseDir } from './profile';
 import { Benchmark, BenchContext, BenchResult, numberFlag, ratio } from './report';

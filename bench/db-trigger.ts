@@ -1,7 +1,7 @@
 import { Reading } from '../schemas';
 import { writeBatch } from '../writer/store';
 import { telemetryTable } from '../writer/tables';
-import { createMigratedDatabase } from '../test/support/pg';
+import { createMigratedDatabase } from '../testkit/pg';
 import { Benchmark, BenchContext, BenchResult, numberFlag, ratio } from './report';
 
 /**

@@ -1,10 +1,11 @@
 import { Detector } from '../detector/detector';
-import { detect, falseAlertsPerDeviceHour, NORMAL_DATA, recallByKind, silenceJudgedAfterSeconds, simulateReadings, SPIKES_5_SIGMA } from '../detector/evaluation';
+import { detect, falseAlertsPerDeviceHour, NORMAL_DATA, simulateReadings, SPIKES_5_SIGMA } from '../testkit/evaluation';
+import { recallByKind, silenceJudgedAfterSeconds } from '../detector/recall';
 import { defaultDetectorSettings } from '../detector/settings';
 import type { Reading } from '../schemas';
-import { createTestTopics, groupLag, produceReadings, telemetryCodec, testKafka, uniqueName } from '../test/support/kafka';
-import { ServiceProcess } from '../test/support/service-process';
-import { waitUntil } from '../test/support/wait';
+import { createTestTopics, groupLag, produceReadings, telemetryCodec, testKafka, uniqueName } from '../testkit/kafka';
+import { ServiceProcess } from '../testkit/service-process';
+import { waitUntil } from '../testkit/wait';
 import { BENCH_SEED, deleteTopics } from './fixtures';
 import { cpuProfileEnv, profileDir, profileNotes, summariseDir, type ProfileSummary } from './profile';
 import { Benchmark, BenchContext, BenchResult, Figure, median, numberFlag, Progress, ratio } from './report';
@@ -177,9 +178,9 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
     notes: [
       `Throughput: ${readings.length} readings of a seeded simulator fleet (${devices} devices × ${hours} h, one per 5 s, default anomalies and dropouts), pre-built in memory, fed to a fresh Detector per repeat; median of ${repeats} repeats, interleaved with the baseline loop.`,
       'Through Kafka (skip with --no-kafka): the same readings on a fresh 6-partition topic; the detector service (its own process: decode, judge, produce alerts, commit) and a decode-only KafkaJS consumer in this process, each timed from its first record until it has everything (the detector: until its group has committed the last offset); start-up apart.',
-      `Quality: scored as detector/evaluation.test.ts does (detector/evaluation.ts), on ${devices} devices × ${qualityHours} h per fleet; low_battery alerts are real and not counted as false. Spikes found: ${recall.found}/${recall.events}.`,
+      `Quality: scored as testkit/evaluation.test.ts does (testkit/evaluation.ts), on ${devices} devices × ${qualityHours} h per fleet; low_battery alerts are real and not counted as false. Spikes found: ${recall.found}/${recall.events}.`,
       ...kafkaNotes,
-      'Default mix: the simulator\'s defaults (6σ spikes, stuck sensors and 8σ drifts of 30 readings, dropouts); each kind judged by the alert that should tell of it (evaluation.ts, recallByKind): an anomaly at the spike, a stuck_sensor alert (stuck) or an anomaly (drift) on the metric while it lasts, device_inactive for a dropout longer than the silence limit plus the allowed lateness and a tick.',
+      'Default mix: the simulator\'s defaults (6σ spikes, stuck sensors and 8σ drifts of 30 readings, dropouts); each kind judged by the alert that should tell of it (detector/recall.ts, recallByKind): an anomaly at the spike, a stuck_sensor alert (stuck) or an anomaly (drift) on the metric while it lasts, device_inactive for a dropout longer than the silence limit plus the allowed lateness and a tick.',
     ],
     detail: { detSeconds, baseSeconds, sink },
   };

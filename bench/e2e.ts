@@ -5,11 +5,11 @@ import { AvroCodec, createRegistry } from '../lib/avro';
 import { createLogger } from '../lib/log';
 import { Alert, alertSchemaText } from '../schemas';
 import { simulateFleet } from '../simulator';
-import { createTestTopics, testKafka, uniqueName } from '../test/support/kafka';
-import { testMqttTopics } from '../test/support/mqtt';
+import { createTestTopics, testKafka, uniqueName } from '../testkit/kafka';
+import { testMqttTopics } from '../testkit/mqtt';
 import type { Engine } from '../db/migrate';
-import { createMigratedDatabase, TestDatabase } from '../test/support/pg';
-import { ServiceProcess } from '../test/support/service-process';
+import { createMigratedDatabase, TestDatabase } from '../testkit/pg';
+import { ServiceProcess } from '../testkit/service-process';
 import { BENCH_SEED, deleteTopics } from './fixtures';
 import { Benchmark, BenchContext, BenchResult, Figure, numberFlag, percentile } from './report';
 

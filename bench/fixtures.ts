@@ -4,7 +4,7 @@ import { generateFleet } from '../simulator/fleet';
 import { resolveConfig } from '../simulator/options';
 import { encodePayload } from '../simulator/payload';
 import { toFleetPlan } from '../simulator/plan';
-import { testKafka } from '../test/support/kafka';
+import { testKafka } from '../testkit/kafka';
 
 /** Same seed, same fleet: runs compare like with like. */
 export const BENCH_SEED = 42;

@@ -1,8 +1,8 @@
 import type { PoolClient } from 'pg';
 import { IoTAnalytics } from '../analytics/analytics';
 import { createPool } from '../lib/postgres';
-import { SEED_SQL, SeedQuery } from '../db/seed-queries';
-import { createMigratedDatabase } from '../test/support/pg';
+import { SEED_SQL, SeedQuery } from '../testkit/seed-queries';
+import { createMigratedDatabase } from '../testkit/pg';
 import { Benchmark, BenchContext, BenchResult, Figure, numberFlag, percentile } from './report';
 import { hourlySpans, insertSpanSql } from './telemetry-sql';
 
@@ -186,7 +186,7 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
     params: { devices, hours, intervalS, rows: rowsLoaded, repeats, timeoutS },
     figures,
     notes: [
-      `${rowsLoaded} rows (${devices} devices × ${hours} h × one per ${intervalS} s, ending now) made by generate_series (bench/telemetry-sql.ts) on ${db.report.engine}, loaded in ${loadS.toFixed(0)} s including the index builds; the seed's SQL verbatim from db/seed-queries.ts.`,
+      `${rowsLoaded} rows (${devices} devices × ${hours} h × one per ${intervalS} s, ending now) made by generate_series (bench/telemetry-sql.ts) on ${db.report.engine}, loaded in ${loadS.toFixed(0)} s including the index builds; the seed's SQL verbatim from testkit/seed-queries.ts.`,
       `Each statement: one warm-up run, then ${repeats} timed runs, one after the other on one connection; time includes shipping the result rows to Node (rowMode array). With ${repeats} runs p95 is the slowest run.`,
       `The "view" rows read device_telemetry_1m/_1h: on TimescaleDB continuous aggregates refreshed once after the load, on plain PostgreSQL views over the state tables the insert trigger of db/migrations/0007 filled during the load. A statement over ${timeoutS} s is cancelled (statement_timeout) and reported as timed out.`,
     ],

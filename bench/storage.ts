@@ -1,6 +1,6 @@
 import { startPGlite } from '../db/pglite';
 import { migrate } from '../db/migrate';
-import { createMigratedDatabase } from '../test/support/pg';
+import { createMigratedDatabase } from '../testkit/pg';
 import { Benchmark, BenchContext, BenchResult, numberFlag, ratio } from './report';
 import { hourlySpans, insertSpanSql } from './telemetry-sql';
 

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { hostilePayloads } from './hostile-payloads';
+import { hostilePayloads } from '../testkit/hostile-payloads';
 import { DEFAULT_READING_RULES, parseReading, REJECT_REASONS, topicDevice, type ParseResult, type ReadingRules } from './reading';
 
 const NOW = Date.UTC(2024, 5, 1, 12, 0, 0);

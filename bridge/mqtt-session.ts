@@ -25,6 +25,7 @@ import net from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import * as mqttPacket from 'mqtt-packet';
 import { AckSequencer, type Ticket } from './ack-sequencer';
+import { Backoff } from '../lib/backoff';
 import { ConnectionError, PipelineError } from '../lib/errors';
 import type { Logger } from '../lib/log';
 import { describeTlsError } from '../lib/mqtt-tls';
@@ -141,7 +142,7 @@ export class MqttSession extends EventEmitter<MqttSessionEvents> {
   private conn?: Connection;
   private serial = 0;
   private everReady = false;
-  private attempt = 0;
+  private readonly reconnectDelays: Backoff;
   private reconnectTimer?: NodeJS.Timeout;
   private pumping = false;
   private stopWaiters: (() => void)[] = [];
@@ -164,6 +165,8 @@ export class MqttSession extends EventEmitter<MqttSessionEvents> {
       ...options,
     };
     this.log = options.logger.child({ component: 'mqtt-session', clientId: options.clientId });
+    // Jittered, so a fleet of bridges that lost the same broker does not return in lock-step.
+    this.reconnectDelays = new Backoff({ minMs: this.opts.reconnectMinMs, maxMs: this.opts.reconnectMaxMs });
   }
 
   /** The one consumer of messages; set it before `start()`. */
@@ -344,11 +347,8 @@ export class MqttSession extends EventEmitter<MqttSessionEvents> {
   }
 
   private scheduleReconnect(): void {
-    const o = this.opts;
-    const ceiling = Math.min(o.reconnectMaxMs, o.reconnectMinMs * 2 ** Math.min(this.attempt, 20));
-    const delay = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2); // jitter spreads a fleet of bridges
-    this.attempt++;
-    this.log.info({ delayMs: delay, attempt: this.attempt }, 'mqtt reconnect scheduled');
+    const delay = this.reconnectDelays.next();
+    this.log.info({ delayMs: delay, attempt: this.reconnectDelays.attempts }, 'mqtt reconnect scheduled');
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       if (this.state !== 'running') return;
@@ -565,7 +565,7 @@ export class MqttSession extends EventEmitter<MqttSessionEvents> {
         this.log.warn({ err: err.message, topic: msg.topic }, 'mqtt hand-off of a QoS 0 message failed; it is lost');
       }
     } else {
-      this.attempt = 0; // the pipeline downstream works again: reconnect quickly next time
+      this.reconnectDelays.reset(); // the pipeline downstream works again: reconnect quickly next time
       if (msg.qos === 1 && !conn.closed) {
         const ids = conn.acks.confirm(ticket);
         if (ids.length > 0) this.queuePubacks(conn, ids);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PGliteDb, startPGlite } from './pglite';
 import { defaultMigrationsDir, formatReport, migrate, MigrateLogger, MigrateReport, MigrationError, refreshStartOffset } from './migrate';
-import { ArrayResult, EXPECTED_FIELDS, expectedResults, fixtureReadings, insertReadings, normalizeResult, SEED_SQL, SeedQuery } from './seed-queries';
+import { ArrayResult, EXPECTED_FIELDS, expectedResults, fixtureReadings, insertReadings, normalizeResult, SEED_SQL, SeedQuery } from '../testkit/seed-queries';
 
 /** PGlite (PostgreSQL 17 in WASM) with and without the real TimescaleDB 2.23; one instance per engine for the file. */
 

@@ -1,5 +1,5 @@
 import type { Alert } from '../schemas';
-import { formatAlert } from './alert-format';
+import { formatAlert } from '../schemas/alert-format';
 import { ALERT_KINDS, type AlertComparison, type TruthScore } from './backtest';
 import type { DetectorSettings } from './settings';
 

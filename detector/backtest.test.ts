@@ -1,5 +1,5 @@
 import type { Alert, Reading } from '../schemas';
-import { groundTruthEvent } from '../simulator/ground-truth';
+import { groundTruthEvent } from '../schemas/ground-truth';
 import { compareAlerts, LoggedReading, mergeByTime, runBacktest, scoreAgainstTruth, truthInRange } from './backtest';
 import { defaultDetectorSettings } from './settings';
 

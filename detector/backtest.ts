@@ -1,7 +1,7 @@
 import type { Alert, AlertKind, Reading } from '../schemas';
-import type { GroundTruthEvent } from '../simulator/ground-truth';
+import type { GroundTruthEvent } from '../schemas/ground-truth';
 import { Detector } from './detector';
-import { type KindRecall, recallByKind, silenceJudgedAfterSeconds } from './evaluation';
+import { type KindRecall, recallByKind, silenceJudgedAfterSeconds } from './recall';
 import type { DetectorSettings } from './settings';
 
 /**
@@ -107,14 +107,14 @@ export function compareAlerts(candidate: readonly Alert[], live: readonly Alert[
 }
 
 export interface TruthScore {
-  /** Recall per injected kind (detector/evaluation.ts, the same scoring as the detector's evaluation). */
+  /** Recall per injected kind (recall.ts, the same scoring as the detector's evaluation). */
   recall: Record<'spike' | 'drift' | 'stuck' | 'dropout', KindRecall>;
   /** Anomaly and stuck-sensor alerts that tell of no injected event: false alerts. */
   unexplained: number;
 }
 
 /**
- * Scores alerts against the simulator's ground truth for the range: recall as the detector's
+ * Scores alerts against the ground truth (schemas/ground-truth.ts) for the range: recall as the detector's
  * evaluation counts it, and the anomaly and stuck alerts no injected event explains.
  */
 export function scoreAgainstTruth(alerts: readonly Alert[], events: readonly GroundTruthEvent[], settings: DetectorSettings): TruthScore {
@@ -133,7 +133,7 @@ export function scoreAgainstTruth(alerts: readonly Alert[], events: readonly Gro
   };
 }
 
-/** Ground-truth events (simulator JSONL) whose first affected reading lies in the range. */
+/** Ground-truth events (JSON lines, schemas/ground-truth.ts) whose first affected reading lies in the range. */
 export function truthInRange(jsonl: string, range: { fromMs: number; toMs: number }): GroundTruthEvent[] {
   return jsonl
     .split('\n')

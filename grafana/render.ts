@@ -18,9 +18,9 @@ import type { Alert, Reading } from '../schemas';
 import { generateFleet } from '../simulator/fleet';
 import { resolveConfig } from '../simulator/options';
 import { toFleetPlan } from '../simulator/plan';
-import { expandGrafanaSql, GrafanaQueryContext, parseInterval } from '../test/support/grafana-macros';
-import { DASHBOARDS_DIR } from '../test/support/grafana-dashboards';
-import { createMigratedDatabase } from '../test/support/pg';
+import { expandGrafanaSql, GrafanaQueryContext, parseInterval } from '../testkit/grafana-macros';
+import { DASHBOARDS_DIR } from '../testkit/grafana-dashboards';
+import { createMigratedDatabase } from '../testkit/pg';
 import { writeBatch } from '../writer/store';
 import { alertTable, telemetryTable } from '../writer/tables';
 

@@ -15,10 +15,10 @@ function isLeaf(node: unknown): node is Leaf {
 }
 
 function formatName(format: unknown): string {
+  if (format === 'boolean-text') return 'boolean (true/false, 1/0)';
   if (typeof format === 'string') return format;
   if (format === String) return 'string';
   if (format === Number) return 'number';
-  if (format === Boolean) return 'boolean';
   if (Array.isArray(format)) return format.join(' | ');
   return 'custom';
 }

@@ -1,6 +1,6 @@
 import { kafkaSchema, loadConfig } from './config';
 import { consumerTimings, kafkaSecurityOptions } from './kafka';
-import { configErrorOf } from '../test/support/config-error';
+import { configErrorOf } from '../testkit/config-error';
 
 const load = (env: Record<string, string>) => loadConfig({ kafka: kafkaSchema }, {}, env).kafka;
 const noFile = () => {

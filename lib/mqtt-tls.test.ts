@@ -1,6 +1,6 @@
 import { loadConfig, mqttSchema } from './config';
 import { describeTlsError, mqttTlsOptions } from './mqtt-tls';
-import { configErrorOf } from '../test/support/config-error';
+import { configErrorOf } from '../testkit/config-error';
 
 const load = (env: Record<string, string>) => loadConfig({ mqtt: mqttSchema }, {}, env).mqtt;
 const files: Record<string, string> = { '/ca.pem': 'CA', '/client.pem': 'CERT', '/client-key.pem': 'KEY' };

@@ -1,4 +1,4 @@
-import type { AnomalyKind, Metric } from './ground-truth';
+import type { AnomalyKind, Metric } from '../schemas/ground-truth';
 import type { Random } from './prng';
 
 export interface AnomalySettings {

@@ -2,7 +2,7 @@ import { distort, isFinished, maybeStartAnomaly, type ActiveAnomaly, type Anomal
 import { stepBattery, type BatteryState } from './battery';
 import { clamp, expectedHumidity, expectedTemperature, round2 } from './climate';
 import { chooseFault, type FaultSettings } from './faults';
-import { groundTruthEvent, type EventSink, type Metric } from './ground-truth';
+import { groundTruthEvent, type EventSink, type Metric } from '../schemas/ground-truth';
 import { Random, deriveSeed } from './prng';
 import { STREAM, type DeviceProfile } from './profile';
 

@@ -1,7 +1,7 @@
 import { expectedHumidity, expectedTemperature } from './climate';
 import type { Emission } from './device';
 import { generateFleet, type FleetPlan } from './fleet';
-import type { GroundTruthEvent } from './ground-truth';
+import type { GroundTruthEvent } from '../schemas/ground-truth';
 import { resolveConfig } from './options';
 import { toFleetPlan } from './plan';
 import { createProfile } from './profile';

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { expectedTemperature } from './climate';
 import type { Emission } from './device';
 import { generateFleet, type FleetPlan } from './fleet';
-import type { GroundTruthEvent } from './ground-truth';
+import type { GroundTruthEvent } from '../schemas/ground-truth';
 import { resolveConfig } from './options';
 import { toFleetPlan } from './plan';
 import { FIRMWARE_VERSIONS, createProfile } from './profile';

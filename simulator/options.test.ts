@@ -1,6 +1,6 @@
 import { effectiveInterval, parseArgs, resolveConfig, SIMULATOR_FLAGS } from './options';
 import { usage } from './usage';
-import { configErrorOf } from '../test/support/config-error';
+import { configErrorOf } from '../testkit/config-error';
 
 function configOf(argv: string[], env: NodeJS.ProcessEnv = {}) {
   const parsed = parseArgs(argv, env);
@@ -87,6 +87,14 @@ describe('simulator options', () => {
   it('validates programmatic options the same way', () => {
     expect(() => resolveConfig({ 'fleet.count': 1.5 })).toThrow(/fleet\.count/);
     expect(resolveConfig({ 'fleet.count': 3 }).fleet.count).toBe(3);
+  });
+
+  it('says a flag needs a value when the next word is another flag, and still reads that flag', () => {
+    const err = configErrorOf(() => parseArgs(['--topic', '--qos', '2', '--no-wait=0'], {}));
+    expect(err.keys).toEqual(['--topic', '--qos (mqtt.qos)']);
+    expect(err.message).toContain('needs a value');
+    expect(configOf(['--no-wait=0', '--with-seq=1']).fleet).toMatchObject({ noWait: false, withSeq: true });
+    expect(parseArgs(['-h'], {})).toEqual({ help: true });
   });
 
   it('prints help listing every flag with its default and environment variable', () => {

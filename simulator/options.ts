@@ -1,7 +1,7 @@
 import convict from 'convict';
 import { loadConfig, mqttSchema } from '../lib/config';
 import { ConfigError } from '../lib/errors';
-import type { AnomalyKind } from './ground-truth';
+import type { AnomalyKind } from '../schemas/ground-truth';
 import { TIMESTAMP_FORMATS, type TimestampFormat } from './payload';
 import { flagsOf, parseFlags } from './flags';
 
@@ -109,7 +109,7 @@ export const simulatorSchema: convict.Schema<SimulatorConfig> = {
     keyFile: { ...mqttSchema.keyFile, arg: 'key-file' },
     serverName: { ...mqttSchema.serverName, arg: 'server-name' },
     topic: { doc: 'Topic all devices publish to', format: 'sim-mqtt-topic', default: 'portfolio/telemetry', env: 'MQTT_TOPIC', arg: 'topic' },
-    perDeviceTopics: { doc: 'Publish to devices/<id>/telemetry instead of the shared topic', format: Boolean, default: false, env: 'SIM_PER_DEVICE_TOPICS', arg: 'per-device-topics' },
+    perDeviceTopics: { doc: 'Publish to devices/<id>/telemetry instead of the shared topic', format: 'boolean-text', default: false, env: 'SIM_PER_DEVICE_TOPICS', arg: 'per-device-topics' },
     qos: { doc: 'MQTT QoS of each publish (1: wait for PUBACK)', format: 'sim-qos', default: 1, env: 'MQTT_QOS', arg: 'qos' },
     version: { doc: 'MQTT protocol version: 4 is 3.1.1 (the seed), 5 is MQTT 5', format: 'sim-mqtt-version', default: 4, env: 'MQTT_VERSION', arg: 'mqtt-version' },
     clientId: { doc: 'MQTT client id (empty: iot-sim-<random>)', format: String, default: '', env: 'SIM_CLIENT_ID', arg: 'client-id' },
@@ -128,8 +128,8 @@ export const simulatorSchema: convict.Schema<SimulatorConfig> = {
     duration: { doc: 'Simulated seconds to run, then exit (0: no limit)', format: 'sim-non-negative', default: 0, env: 'SIM_DURATION', arg: 'duration' },
     start: { doc: 'Device time of the first reading, ISO 8601 (empty: now)', format: 'sim-iso-time', default: '', env: 'SIM_START', arg: 'start' },
     speedup: { doc: 'Simulated seconds per wall-clock second', format: 'positive-number', default: 1, env: 'SIM_SPEEDUP', arg: 'speedup' },
-    noWait: { doc: 'Publish as fast as the broker acknowledges; timestamps still step by interval', format: Boolean, default: false, env: 'SIM_NO_WAIT', arg: 'no-wait' },
-    withSeq: { doc: 'Add a per-device seq counter field (gaps show dropped readings)', format: Boolean, default: false, env: 'SIM_WITH_SEQ', arg: 'with-seq' },
+    noWait: { doc: 'Publish as fast as the broker acknowledges; timestamps still step by interval', format: 'boolean-text', default: false, env: 'SIM_NO_WAIT', arg: 'no-wait' },
+    withSeq: { doc: 'Add a per-device seq counter field (gaps show dropped readings)', format: 'boolean-text', default: false, env: 'SIM_WITH_SEQ', arg: 'with-seq' },
     timestampFormat: { doc: 'timestamp field: s.ms (epoch s with ms fraction), s, ms or iso', format: [...TIMESTAMP_FORMATS], default: 's.ms', env: 'SIM_TIMESTAMP_FORMAT', arg: 'timestamp-format' },
   },
   anomalies: {
@@ -152,7 +152,7 @@ export const simulatorSchema: convict.Schema<SimulatorConfig> = {
   },
   output: {
     groundTruth: { doc: 'Write injected anomalies, dropouts and faults to this JSONL file', format: String, default: '', env: 'SIM_GROUND_TRUTH', arg: 'ground-truth' },
-    progress: { doc: 'Print a progress line every second (always on when stderr is a terminal)', format: Boolean, default: false, env: 'SIM_PROGRESS', arg: 'progress' },
+    progress: { doc: 'Print a progress line every second (always on when stderr is a terminal)', format: 'boolean-text', default: false, env: 'SIM_PROGRESS', arg: 'progress' },
   },
 };
 

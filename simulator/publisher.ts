@@ -3,7 +3,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from '../lib/log';
 import { ConnectionError } from '../lib/errors';
 import { describeTlsError } from '../lib/mqtt-tls';
-import { backoffDelay, type BackoffPolicy } from './backoff';
+import { backoffDelay, type BackoffPolicy } from '../lib/backoff';
 
 export interface PublisherOptions {
   host: string;

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger, type Logger } from '../lib/log';
 import { mqttTlsOptions } from '../lib/mqtt-tls';
 import { generateFleet } from './fleet';
-import { toJsonLine, type GroundTruthEvent } from './ground-truth';
+import { toJsonLine, type GroundTruthEvent } from '../schemas/ground-truth';
 import { effectiveInterval, resolveConfig, type SimulatorConfig } from './options';
 import { Pacer } from './pacer';
 import { encodePayload, topicFor } from './payload';

@@ -5,9 +5,9 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { IClientOptions, MqttClient } from 'mqtt';
 import { telemetrySchemaText } from '../schemas';
-import { createTestTopics, readTopic, telemetryCodec } from './support/kafka';
-import { ServiceProcess } from './support/service-process';
-import { waitUntil } from './support/wait';
+import { createTestTopics, readTopic, telemetryCodec } from '../testkit/kafka';
+import { ServiceProcess } from '../testkit/service-process';
+import { waitUntil } from '../testkit/wait';
 
 /**
  * deploy/mosquitto/mosquitto-secure.conf and its acl, on a Mosquitto of the test's own (a free

@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { InvalidArgumentError, IoTAnalytics, SchemaMissingError } from '../analytics';
-import { insertReadings, Reading } from '../db/seed-queries';
-import { createMigratedDatabase, createTestDatabase, TestDatabase } from './support/pg';
+import type { TelemetryRow } from '../schemas';
+import { insertReadings } from '../testkit/seed-queries';
+import { createMigratedDatabase, createTestDatabase, TestDatabase } from '../testkit/pg';
 
 /**
  * IoTAnalytics and `iot-pipeline analytics` against the PostgreSQL of the environment. The
@@ -30,7 +31,7 @@ const at = (msAgo: number) => new Date(now - msAgo);
 const rnd = random(20240611);
 /** Normally distributed (Box–Muller), so a 2σ threshold finds a few percent of the readings. */
 const gaussian = (mu: number, sigma: number) => mu + sigma * Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
-const reading = (device_id: string, msAgo: number, temperature: number | null, humidity: number | null, battery: number | null): Reading => ({
+const reading = (device_id: string, msAgo: number, temperature: number | null, humidity: number | null, battery: number | null): TelemetryRow => ({
   time: at(msAgo),
   device_id,
   firmware: '1.2.0',
@@ -42,7 +43,7 @@ const reading = (device_id: string, msAgo: number, temperature: number | null, h
 // device-a: a reading a minute for six hours, one outlier, and a few from 30 h ago (outside 24 h).
 // device-b: every two minutes for three hours, draining to 12 % battery, one reading without temperature.
 // device-c: went silent 45 minutes ago; once low on battery, then recharged.
-const batch: Reading[] = [];
+const batch: TelemetryRow[] = [];
 for (let i = 0; i < 360; i++) batch.push(reading('device-a', i * MINUTE + 30_000, gaussian(22, 0.5), 50 + rnd() * 10, 80 - i * 0.05));
 const outlier = reading('device-a', 90 * MINUTE + 45_000, 26.5, 55, 62);
 batch.push(outlier);
@@ -61,18 +62,18 @@ const all = [...batch, ...late];
 
 // ---- expectations, computed from the readings ----
 const within = (hours: number) => all.filter((r) => r.time.getTime() > now - hours * HOUR);
-const byDevice = (rs: Reading[]) => {
-  const m = new Map<string, Reading[]>();
+const byDevice = (rs: TelemetryRow[]) => {
+  const m = new Map<string, TelemetryRow[]>();
   for (const r of rs) m.set(r.device_id, [...(m.get(r.device_id) ?? []), r]);
   return new Map([...m].sort(([a], [b]) => (a < b ? -1 : 1)));
 };
-const values = (rs: Reading[], metric: 'temperature' | 'humidity' | 'battery') => rs.map((r) => r[metric]).filter((v): v is number => v !== null);
+const values = (rs: TelemetryRow[], metric: 'temperature' | 'humidity' | 'battery') => rs.map((r) => r[metric]).filter((v): v is number => v !== null);
 const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
 const sampleStddev = (xs: number[]) => Math.sqrt(xs.reduce((s, x) => s + (x - mean(xs)) ** 2, 0) / (xs.length - 1));
-const newestFirst = (a: Reading, b: Reading) => b.time.getTime() - a.time.getTime() || (a.device_id < b.device_id ? -1 : 1);
+const newestFirst = (a: TelemetryRow, b: TelemetryRow) => b.time.getTime() - a.time.getTime() || (a.device_id < b.device_id ? -1 : 1);
 
-function expectedAnomalies(threshold: number, hours: number): { reading: Reading; mean: number; stddev: number }[] {
-  const out: { reading: Reading; mean: number; stddev: number }[] = [];
+function expectedAnomalies(threshold: number, hours: number): { reading: TelemetryRow; mean: number; stddev: number }[] {
+  const out: { reading: TelemetryRow; mean: number; stddev: number }[] = [];
   for (const rs of byDevice(within(hours)).values()) {
     const ts = values(rs, 'temperature');
     const m = mean(ts);
@@ -83,8 +84,8 @@ function expectedAnomalies(threshold: number, hours: number): { reading: Reading
 }
 
 /** Buckets of `widthMs` (epoch-aligned, as time_bucket's default origin is for widths up to a day) of `rs`. */
-function expectedBuckets(rs: Reading[], widthMs: number) {
-  const m = new Map<string, Reading[]>();
+function expectedBuckets(rs: TelemetryRow[], widthMs: number) {
+  const m = new Map<string, TelemetryRow[]>();
   for (const r of rs) {
     const key = `${Math.floor(r.time.getTime() / widthMs) * widthMs}|${r.device_id}`;
     m.set(key, [...(m.get(key) ?? []), r]);
@@ -134,7 +135,7 @@ describe('IoTAnalytics on the environment PostgreSQL', () => {
     const expected = byDevice(within(hours));
     expect(stats.map((s) => s.deviceId)).toEqual([...expected.keys()]);
     for (const s of stats) {
-      const rs = expected.get(s.deviceId) as Reading[];
+      const rs = expected.get(s.deviceId) as TelemetryRow[];
       expect(s.readings).toBe(rs.length);
       expect(s.lastSeen.toISOString()).toBe(rs.sort(newestFirst)[0].time.toISOString());
       expect(s.firstSeen.toISOString()).toBe(rs[rs.length - 1].time.toISOString());

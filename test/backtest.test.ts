@@ -2,11 +2,11 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Admin, Producer } from 'kafkajs';
-import { groundTruthEvent, toJsonLine } from '../simulator/ground-truth';
+import { groundTruthEvent, toJsonLine } from '../schemas/ground-truth';
 import { Reading } from '../schemas';
-import { createTestTopics, groupLag, telemetryCodec, testKafka, TestTopics, uniqueName } from './support/kafka';
-import { ServiceProcess } from './support/service-process';
-import { waitUntil } from './support/wait';
+import { createTestTopics, groupLag, telemetryCodec, testKafka, TestTopics, uniqueName } from '../testkit/kafka';
+import { ServiceProcess } from '../testkit/service-process';
+import { waitUntil } from '../testkit/wait';
 
 const EVERY_MS = 5000;
 /** The stream of detector/backtest.test.ts: spikes scoring z ≈ 4.82, 9.77 and 29.47 over an alternating baseline. */

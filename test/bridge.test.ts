@@ -1,9 +1,9 @@
 import { MqttClient } from 'mqtt';
 import { DLQ_HEADERS } from '../lib/dlq';
 import { Reading } from '../schemas';
-import { createTestTopics, header, readTopic, telemetryCodec, TestTopics } from './support/kafka';
-import { connectPublisher, publishQos1, testMqttTopics } from './support/mqtt';
-import { ServiceProcess } from './support/service-process';
+import { createTestTopics, header, readTopic, telemetryCodec, TestTopics } from '../testkit/kafka';
+import { connectPublisher, publishQos1, testMqttTopics } from '../testkit/mqtt';
+import { ServiceProcess } from '../testkit/service-process';
 
 const NOW_S = Math.floor(Date.now() / 1000);
 

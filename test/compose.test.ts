@@ -104,7 +104,7 @@ describe('deploy/compose.yml', () => {
     });
   });
 
-  it('offers what test/support/stack.ts reads through testcontainers', () => {
+  it('offers what testkit/stack.ts reads through testcontainers', () => {
     // stack.ts: mosquitto 1883, kafka 9094 (host listener), registry 8080, timescaledb 5432; waits on kafka's and timescaledb's health
     const published = (name: string) => (services[name].ports ?? []).map((p) => p.split(':').pop());
     expect([published('mosquitto'), published('kafka'), published('registry'), published('timescaledb')]).toEqual([['1883'], ['9094'], ['8080'], ['5432']]);

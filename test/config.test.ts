@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { ServiceProcess } from './support/service-process';
+import { ServiceProcess } from '../testkit/service-process';
 
 const ROOT = join(__dirname, '..');
 

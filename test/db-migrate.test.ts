@@ -3,8 +3,8 @@ import path from 'node:path';
 import { Pool } from 'pg';
 import { run } from '../db';
 import { loadMigrations, migrate, MigrateLogger, MigrateReport } from '../db/migrate';
-import { ArrayResult, EXPECTED_FIELDS, expectedResults, fixtureReadings, insertReadings, normalizeResult, SEED_SQL, SeedQuery } from '../db/seed-queries';
-import { createTestDatabase, TestDatabase } from './support/pg';
+import { ArrayResult, EXPECTED_FIELDS, expectedResults, fixtureReadings, insertReadings, normalizeResult, SEED_SQL, SeedQuery } from '../testkit/seed-queries';
+import { createTestDatabase, TestDatabase } from '../testkit/pg';
 
 /** Migrations against the PostgreSQL of the environment (plain PostgreSQL 15 on the native stack, TimescaleDB in compose). */
 

@@ -4,8 +4,8 @@ import { createPool } from '../lib/postgres';
 import { Alert, Reading } from '../schemas';
 import { writeBatch } from '../writer/store';
 import { alertTable, telemetryTable } from '../writer/tables';
-import { adminSql } from './support/pg-admin';
-import { createMigratedDatabase, TestDatabase } from './support/pg';
+import { adminSql } from '../testkit/pg-admin';
+import { createMigratedDatabase, TestDatabase } from '../testkit/pg';
 
 /**
  * The group roles of db/migrations/0005_roles.sql on the environment's PostgreSQL, through

@@ -7,7 +7,7 @@ import { createPool } from '../lib/postgres';
 import { Reading } from '../schemas';
 import { writeBatch } from '../writer/store';
 import { telemetryTable } from '../writer/tables';
-import { createMigratedDatabase, TestDatabase } from './support/pg';
+import { createMigratedDatabase, TestDatabase } from '../testkit/pg';
 
 /**
  * The rollups of plain PostgreSQL (db/migrations/0007_rollup_state): state tables kept by a

@@ -1,8 +1,8 @@
 import { Reading } from '../schemas';
 import { writeBatch } from '../writer/store';
 import { telemetryTable } from '../writer/tables';
-import { createMigratedDatabase, TestDatabase } from './support/pg';
-import { waitUntil } from './support/wait';
+import { createMigratedDatabase, TestDatabase } from '../testkit/pg';
+import { waitUntil } from '../testkit/wait';
 
 /**
  * The schema on the real engine: TimescaleDB's own background scheduler runs every policy job

@@ -1,14 +1,14 @@
 import { Admin, KafkaMessage, Producer } from 'kafkajs';
-import { alertJson, formatAlert } from '../detector/alert-format';
+import { alertJson, formatAlert } from '../schemas/alert-format';
 import { AvroCodec, createRegistry } from '../lib/avro';
 import { partitionOfKey } from '../lib/partition';
 import { subjectOf } from '../lib/topics';
 import { Random } from '../simulator/prng';
 import { Alert, alertSchemaText, Reading } from '../schemas';
-import { createTestTopics, groupLag, produceReadings, readTopic, recordCount, telemetryCodec, testKafka, TestTopics, uniqueName } from './support/kafka';
-import { createMigratedDatabase, TestDatabase } from './support/pg';
-import { ServiceProcess } from './support/service-process';
-import { waitUntil } from './support/wait';
+import { createTestTopics, groupLag, produceReadings, readTopic, recordCount, telemetryCodec, testKafka, TestTopics, uniqueName } from '../testkit/kafka';
+import { createMigratedDatabase, TestDatabase } from '../testkit/pg';
+import { ServiceProcess } from '../testkit/service-process';
+import { waitUntil } from '../testkit/wait';
 
 const S = 1_000_000;
 

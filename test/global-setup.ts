@@ -1,4 +1,4 @@
-import { findStack } from './support/stack';
+import { findStack } from '../testkit/stack';
 
 /** Finds or starts the stack once; test workers inherit the endpoints through the environment. */
 export default async function globalSetup(): Promise<void> {

@@ -1,4 +1,4 @@
-import { expandGrafanaSql, formatInterval, GrafanaQueryContext, parseInterval } from './support/grafana-macros';
+import { expandGrafanaSql, formatInterval, GrafanaQueryContext, parseInterval } from '../testkit/grafana-macros';
 
 const ctx: GrafanaQueryContext = {
   from: new Date('2026-11-01T10:00:00.000Z'),

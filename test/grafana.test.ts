@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { dashboardQueries, DashboardQuery } from './support/grafana-dashboards';
-import { expandGrafanaSql, parseInterval } from './support/grafana-macros';
-import { createTestTopics, TestTopics } from './support/kafka';
-import { testMqttTopics } from './support/mqtt';
-import { createMigratedDatabase, TestDatabase } from './support/pg';
-import { exposedMetricNames, metricNames, substituteGrafanaVariables } from './support/promql';
-import { ServiceProcess } from './support/service-process';
-import { waitUntil } from './support/wait';
+import { dashboardQueries, DashboardQuery } from '../testkit/grafana-dashboards';
+import { expandGrafanaSql, parseInterval } from '../testkit/grafana-macros';
+import { createTestTopics, TestTopics } from '../testkit/kafka';
+import { testMqttTopics } from '../testkit/mqtt';
+import { createMigratedDatabase, TestDatabase } from '../testkit/pg';
+import { exposedMetricNames, metricNames, substituteGrafanaVariables } from '../testkit/promql';
+import { ServiceProcess } from '../testkit/service-process';
+import { waitUntil } from '../testkit/wait';
 
 const ROOT = join(__dirname, '..');
 const SQL_DATASOURCE = 'iot-timescaledb';

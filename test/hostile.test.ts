@@ -1,16 +1,16 @@
 import { MqttClient } from 'mqtt';
 import { KafkaMessage } from 'kafkajs';
-import { hostilePayloads } from '../bridge/hostile-payloads';
+import { hostilePayloads } from '../testkit/hostile-payloads';
 import { DEFAULT_READING_RULES, topicDevice } from '../bridge/reading';
 import { DLQ_HEADERS } from '../lib/dlq';
-import { createTestTopics, header, readTopic, TestTopics } from './support/kafka';
-import { connectPublisher, publishQos1, testMqttTopics } from './support/mqtt';
-import { createMigratedDatabase, TestDatabase } from './support/pg';
-import { ServiceProcess } from './support/service-process';
-import { waitUntil } from './support/wait';
+import { createTestTopics, header, readTopic, TestTopics } from '../testkit/kafka';
+import { connectPublisher, publishQos1, testMqttTopics } from '../testkit/mqtt';
+import { createMigratedDatabase, TestDatabase } from '../testkit/pg';
+import { ServiceProcess } from '../testkit/service-process';
+import { waitUntil } from '../testkit/wait';
 
 /**
- * The hostile corpus of bridge/hostile-payloads.ts against the real stack: Mosquitto → bridge
+ * The hostile corpus of testkit/hostile-payloads.ts against the real stack: Mosquitto → bridge
  * (child process) → Kafka → writer (child process) → a fresh PostgreSQL database.
  *
  * Which layer refuses what, on the native stack: Mosquitto has no `message_size_limit` there

@@ -6,9 +6,9 @@ import { AvroCodec, createRegistry } from '../lib/avro';
 import { DLQ_HEADERS } from '../lib/dlq';
 import { subjectOf } from '../lib/topics';
 import { Alert, alertSchemaText } from '../schemas';
-import { createTestTopics, groupLag, header, readTopic, testKafka, TestTopics, uniqueName } from './support/kafka';
-import { ServiceProcess } from './support/service-process';
-import { waitUntil } from './support/wait';
+import { createTestTopics, groupLag, header, readTopic, testKafka, TestTopics, uniqueName } from '../testkit/kafka';
+import { ServiceProcess } from '../testkit/service-process';
+import { waitUntil } from '../testkit/wait';
 
 const T0 = Date.parse('2026-12-01T10:00:00Z') * 1000;
 

@@ -1,9 +1,9 @@
 import { simulateFleet } from '../simulator';
-import { createTestTopics, TestTopics } from './support/kafka';
-import { testMqttTopics } from './support/mqtt';
-import { createMigratedDatabase, TestDatabase } from './support/pg';
-import { ServiceProcess } from './support/service-process';
-import { waitUntil } from './support/wait';
+import { createTestTopics, TestTopics } from '../testkit/kafka';
+import { testMqttTopics } from '../testkit/mqtt';
+import { createMigratedDatabase, TestDatabase } from '../testkit/pg';
+import { ServiceProcess } from '../testkit/service-process';
+import { waitUntil } from '../testkit/wait';
 
 describe('pipeline end to end: simulator → Mosquitto → bridge → Kafka → writer → PostgreSQL', () => {
   let db: TestDatabase;

@@ -5,12 +5,12 @@ import { parse } from 'yaml';
 import { bridgeSchema } from '../bridge/config';
 import { writerSchema } from '../writer/config';
 import { detectorServiceSchema } from '../detector/config';
-import { createTestTopics, TestTopics, uniqueName } from './support/kafka';
-import { testMqttTopics } from './support/mqtt';
-import { createMigratedDatabase, TestDatabase } from './support/pg';
-import { activeTargets, instantQuery, nativePrometheus } from './support/prometheus';
-import { ServiceProcess } from './support/service-process';
-import { waitUntil } from './support/wait';
+import { createTestTopics, TestTopics, uniqueName } from '../testkit/kafka';
+import { testMqttTopics } from '../testkit/mqtt';
+import { createMigratedDatabase, TestDatabase } from '../testkit/pg';
+import { activeTargets, instantQuery, nativePrometheus } from '../testkit/prometheus';
+import { ServiceProcess } from '../testkit/service-process';
+import { waitUntil } from '../testkit/wait';
 
 const ROOT = join(__dirname, '..');
 

@@ -7,7 +7,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { createLogger } from '../lib/log';
 import { generateFleet, encodePayload, resolveConfig, simulateFleet, toFleetPlan, type FleetOptions } from '../simulator';
 import type { GroundTruthEvent } from '../simulator';
-import { waitUntil } from './support/wait';
+import { waitUntil } from '../testkit/wait';
 
 /** Simulator → real Mosquitto → an MQTT.js subscriber. Broker from MQTT_BROKER / MQTT_PORT. */
 const BROKER = process.env.MQTT_BROKER ?? '127.0.0.1';

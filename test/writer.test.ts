@@ -4,10 +4,10 @@ import { AvroCodec, createRegistry } from '../lib/avro';
 import { subjectOf } from '../lib/topics';
 import { DLQ_HEADERS } from '../lib/dlq';
 import { Reading, telemetrySchemaText } from '../schemas';
-import { createTestTopics, header, produceReadings, readTopic, telemetryCodec, testKafka, TestTopics } from './support/kafka';
-import { createMigratedDatabase, TestDatabase } from './support/pg';
-import { ServiceProcess } from './support/service-process';
-import { waitUntil } from './support/wait';
+import { createTestTopics, header, produceReadings, readTopic, telemetryCodec, testKafka, TestTopics } from '../testkit/kafka';
+import { createMigratedDatabase, TestDatabase } from '../testkit/pg';
+import { ServiceProcess } from '../testkit/service-process';
+import { waitUntil } from '../testkit/wait';
 
 const BASE_US = Date.UTC(2026, 10, 1) * 1000;
 

@@ -6,12 +6,12 @@ import { AvroCodec, createRegistry } from '../../lib/avro';
 import { Random } from '../../simulator/prng';
 import { simulateFleet } from '../../simulator';
 import { Alert, alertSchemaText } from '../../schemas';
-import { createTestTopics, groupLag, readTopic, recordCount, testKafka, TestTopics, uniqueName } from '../support/kafka';
-import { testMqttTopics } from '../support/mqtt';
-import { createMigratedDatabase, TestDatabase } from '../support/pg';
-import { nativeService } from '../support/native-service';
-import { ServiceProcess } from '../support/service-process';
-import { waitUntil } from '../support/wait';
+import { createTestTopics, groupLag, readTopic, recordCount, testKafka, TestTopics, uniqueName } from '../../testkit/kafka';
+import { testMqttTopics } from '../../testkit/mqtt';
+import { createMigratedDatabase, TestDatabase } from '../../testkit/pg';
+import { nativeService } from '../../testkit/native-service';
+import { ServiceProcess } from '../../testkit/service-process';
+import { waitUntil } from '../../testkit/wait';
 
 /**
  * Kafka's system tests are the model: unique, sequenced readings in at a fixed rate; the

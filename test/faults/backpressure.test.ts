@@ -1,11 +1,11 @@
 import { MqttClient } from 'mqtt';
 import { Reading } from '../../schemas';
-import { createTestTopics, groupLag, produceReadings, telemetryCodec, testKafka, TestTopics, uniqueName } from '../support/kafka';
-import { connectPublisher, publishQos1, testMqttTopics } from '../support/mqtt';
-import { createMigratedDatabase, TestDatabase } from '../support/pg';
-import { nativeService as service } from '../support/native-service';
-import { ServiceProcess } from '../support/service-process';
-import { waitUntil } from '../support/wait';
+import { createTestTopics, groupLag, produceReadings, telemetryCodec, testKafka, TestTopics, uniqueName } from '../../testkit/kafka';
+import { connectPublisher, publishQos1, testMqttTopics } from '../../testkit/mqtt';
+import { createMigratedDatabase, TestDatabase } from '../../testkit/pg';
+import { nativeService as service } from '../../testkit/native-service';
+import { ServiceProcess } from '../../testkit/service-process';
+import { waitUntil } from '../../testkit/wait';
 
 /**
  * Back-pressure with real outages: the native stack's PostgreSQL and Kafka are stopped

@@ -1,10 +1,10 @@
 import { MqttClient } from 'mqtt';
 import { Admin as KafkaAdmin } from 'kafkajs';
-import { createTestTopics, recordCount, testKafka, TestTopics } from '../support/kafka';
-import { connectPublisher, publishQos1, testMqttTopics } from '../support/mqtt';
-import { nativeService } from '../support/native-service';
-import { ServiceProcess } from '../support/service-process';
-import { waitUntil } from '../support/wait';
+import { createTestTopics, recordCount, testKafka, TestTopics } from '../../testkit/kafka';
+import { connectPublisher, publishQos1, testMqttTopics } from '../../testkit/mqtt';
+import { nativeService } from '../../testkit/native-service';
+import { ServiceProcess } from '../../testkit/service-process';
+import { waitUntil } from '../../testkit/wait';
 
 /**
  * Mosquitto restarted while the bridge is away. The bridge's session (clean session false)

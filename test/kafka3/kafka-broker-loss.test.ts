@@ -2,13 +2,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Admin, Partitioners } from 'kafkajs';
 import { simulateFleet } from '../../simulator';
-import { createTestTopics, recordCount, testKafka, TestTopics, uniqueName } from '../support/kafka';
-import { testMqttTopics } from '../support/mqtt';
-import { createMigratedDatabase, TestDatabase } from '../support/pg';
-import { nativeService } from '../support/native-service';
-import { ServiceProcess } from '../support/service-process';
-import { parseEnvFile } from '../support/stack';
-import { waitUntil } from '../support/wait';
+import { createTestTopics, recordCount, testKafka, TestTopics, uniqueName } from '../../testkit/kafka';
+import { testMqttTopics } from '../../testkit/mqtt';
+import { createMigratedDatabase, TestDatabase } from '../../testkit/pg';
+import { nativeService } from '../../testkit/native-service';
+import { ServiceProcess } from '../../testkit/service-process';
+import { parseEnvFile } from '../../testkit/stack';
+import { waitUntil } from '../../testkit/wait';
 
 /**
  * One Kafka broker of three lost mid-stream. Readings flow simulator → Mosquitto → bridge →

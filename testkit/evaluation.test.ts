@@ -1,4 +1,5 @@
-import { falseAlertsPerDeviceHour, NORMAL_DATA, recallByKind, simulate, SPIKES_5_SIGMA, STUCK_SENSORS } from './evaluation';
+import { recallByKind } from '../detector/recall';
+import { falseAlertsPerDeviceHour, NORMAL_DATA, simulate, SPIKES_5_SIGMA, STUCK_SENSORS } from './evaluation';
 
 /**
  * The defaults against the project's own simulator (Gaussian sensor noise on a daily

@@ -10,7 +10,7 @@ export const ENDPOINT_KEYS = [
 
 export type Endpoints = Record<(typeof ENDPOINT_KEYS)[number], string>;
 
-const ROOT = join(__dirname, '..', '..');
+const ROOT = join(__dirname, '..');
 
 export function parseEnvFile(text: string): Record<string, string> {
   const out: Record<string, string> = {};

@@ -1,15 +1,16 @@
 import type { Alert, Reading } from '../schemas';
 import { generateFleet } from '../simulator/fleet';
-import type { GroundTruthEvent } from '../simulator/ground-truth';
+import type { GroundTruthEvent } from '../schemas/ground-truth';
 import { resolveConfig } from '../simulator/options';
 import { toFleetPlan } from '../simulator/plan';
-import { Detector } from './detector';
-import { defaultDetectorSettings, type DetectorSettings } from './settings';
+import { Detector } from '../detector/detector';
+import { EVALUATION_TICK_MS } from '../detector/recall';
+import { defaultDetectorSettings, type DetectorSettings } from '../detector/settings';
 
 /**
- * How the detector is scored against the project's simulator, shared by
- * detector/evaluation.test.ts (which keeps the defaults honest) and bench/detector.ts (which
- * reports the same figures at fleet scale), so both score the same way.
+ * The detector run over a simulated fleet, generated without a broker, shared by
+ * testkit/evaluation.test.ts (which keeps the defaults honest) and bench/detector.ts (which
+ * reports the same figures at fleet scale); detector/recall.ts scores what it found.
  */
 
 /** Device time of the first simulated reading: fixed, so a seed always gives the same fleet. */
@@ -53,10 +54,7 @@ export function simulateReadings(devices: number, hours: number, seed: number, s
   return { readings, events };
 }
 
-/** How often, in send time, `detect` ticks the detector for silence (the service's timer). */
-const TICK_MS = 5000;
-
-/** Feeds the readings to a fresh detector as the service would, ticking every TICK_MS of send time. */
+/** Feeds the readings to a fresh detector as the service would, ticking every EVALUATION_TICK_MS of send time. */
 export function detect(readings: SimulatedFleet['readings'], settings: DetectorSettings = defaultDetectorSettings()): Alert[] {
   const det = new Detector(settings);
   const alerts: Alert[] = [];
@@ -64,16 +62,11 @@ export function detect(readings: SimulatedFleet['readings'], settings: DetectorS
   for (const { reading, emitAtMs } of readings) {
     alerts.push(...det.onReading(reading, 0));
     if (emitAtMs >= nextTickMs) {
-      nextTickMs = emitAtMs + TICK_MS;
+      nextTickMs = emitAtMs + EVALUATION_TICK_MS;
       alerts.push(...det.onTick(det.eventTimeWatermarkUs, true, 0));
     }
   }
   return alerts;
-}
-
-/** Silence after which the settings have judged a device inactive, with the tick of `detect`. */
-export function silenceJudgedAfterSeconds(settings: DetectorSettings = defaultDetectorSettings()): number {
-  return settings.inactiveAfterSeconds + settings.allowedLatenessSeconds + TICK_MS / 1000;
 }
 
 /** Simulate and detect in one go. */
@@ -85,44 +78,4 @@ export function simulate(devices: number, hours: number, seed: number, sim: Reco
 /** On normal data every alert but low battery (which is real in a simulated fleet) is false. */
 export function falseAlertsPerDeviceHour(alerts: readonly Alert[], devices: number, hours: number): number {
   return alerts.filter((a) => a.kind !== 'low_battery').length / (devices * hours);
-}
-
-export interface KindRecall {
-  /** Injected events that a rule is expected to find. */
-  events: number;
-  found: number;
-  recall: number;
-}
-
-/**
- * Recall per injected kind on a mixed fleet, each judged by the alert that should tell of it:
- * spikes by an anomaly at the spiked reading; drifts by an anomaly on their metric while they
- * last; stuck sensors by a stuck_sensor alert on their metric while they last; dropouts by a
- * device_inactive alert, counting only those longer than `judgedAfterS` (the silence limit,
- * plus the allowed lateness and a tick before a silence is judged: shorter ones are not meant
- * to alert).
- */
-export function recallByKind(
-  alerts: readonly Alert[],
-  events: readonly GroundTruthEvent[],
-  judgedAfterS: number = silenceJudgedAfterSeconds(),
-): Record<'spike' | 'drift' | 'stuck' | 'dropout', KindRecall> {
-  const found = (e: GroundTruthEvent, kind: Alert['kind'], fromUs: number, toUs: number): boolean =>
-    alerts.some((a) => a.kind === kind && a.device_id === e.device_id && a.metric === e.metric && a.reading_time >= fromUs && a.reading_time <= toUs);
-  const score = (list: readonly GroundTruthEvent[], hit: (e: GroundTruthEvent) => boolean): KindRecall => {
-    const n = list.filter(hit).length;
-    return { events: list.length, found: n, recall: list.length === 0 ? Number.NaN : n / list.length };
-  };
-  const of = (kind: string) => events.filter((e) => e.kind === kind);
-  const span = (e: GroundTruthEvent) => [e.start_ms * 1000, e.end_ms * 1000] as const;
-  return {
-    spike: score(of('spike'), (e) => found(e, 'anomaly', e.start_ms * 1000, e.start_ms * 1000)),
-    drift: score(of('drift'), (e) => found(e, 'anomaly', ...span(e))),
-    stuck: score(of('stuck'), (e) => found(e, 'stuck_sensor', ...span(e))),
-    // The inactive alert names the last reading before the silence, just before its first missed slot.
-    dropout: score(
-      of('dropout').filter((e) => e.end_ms - e.start_ms > judgedAfterS * 1000),
-      (e) => found(e, 'device_inactive', e.start_ms * 1000 - judgedAfterS * 1_000_000, e.start_ms * 1000),
-    ),
-  };
 }

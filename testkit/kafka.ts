@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Admin, Kafka, KafkaMessage, logLevel, Producer } from 'kafkajs';
-import { AvroCodec, createRegistry } from '../../lib/avro';
-import { brokerList } from '../../lib/config';
-import { ensureTopics, subjectOf } from '../../lib/topics';
-import { Reading, telemetrySchemaText } from '../../schemas';
+import { AvroCodec, createRegistry } from '../lib/avro';
+import { brokerList } from '../lib/config';
+import { ensureTopics, subjectOf } from '../lib/topics';
+import { Reading, telemetrySchemaText } from '../schemas';
 import { waitUntil } from './wait';
 
 export function testKafka(): Kafka {

@@ -7,7 +7,7 @@
  * Entries are built from the receive time, so that "an hour ago" is a valid time and "a day
  * ahead" is beyond any clock skew the bridge allows.
  */
-import type { RejectReason } from './reading';
+import type { RejectReason } from '../bridge/reading';
 
 export interface HostilePayload {
   name: string;

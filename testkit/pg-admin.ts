@@ -6,7 +6,7 @@ import { Client } from 'pg';
 import { serverConfig } from './pg';
 
 const run = promisify(execFile);
-const ROOT = join(__dirname, '..', '..');
+const ROOT = join(__dirname, '..');
 
 /**
  * Runs SQL that needs CREATEROLE (creating and dropping roles, granting membership) on the

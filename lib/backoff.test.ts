@@ -1,4 +1,4 @@
-import { backoffDelay } from './backoff';
+import { Backoff, backoffDelay } from './backoff';
 
 describe('backoffDelay', () => {
   const policy = { minMs: 500, maxMs: 30_000 };
@@ -20,5 +20,16 @@ describe('backoffDelay', () => {
       expect(d).toBeGreaterThanOrEqual(Math.round(ceiling / 2));
       expect(d).toBeLessThanOrEqual(ceiling);
     }
+  });
+});
+
+describe('Backoff', () => {
+  it('waits longer after each failure and starts over after a reset', () => {
+    const backoff = new Backoff({ minMs: 100, maxMs: 1000 }, () => 0.999999);
+    expect([backoff.next(), backoff.next(), backoff.next(), backoff.next(), backoff.next()]).toEqual([100, 200, 400, 800, 1000]);
+    expect(backoff.attempts).toBe(5);
+    backoff.reset();
+    expect(backoff.attempts).toBe(0);
+    expect(backoff.next()).toBe(100);
   });
 });

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const ROOT = join(__dirname, '..', '..');
+const ROOT = join(__dirname, '..');
 export const DASHBOARDS_DIR = join(ROOT, 'grafana', 'dashboards');
 
 interface DatasourceRef {

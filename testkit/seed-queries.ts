@@ -1,3 +1,5 @@
+import type { TelemetryRow } from '../schemas';
+
 /**
  * The seed's SQL, copied verbatim (Quick Start step 3 and "Analytics Queries"), which must run
  * unchanged on the migrated schema of either engine, plus a fixture of readings and the results
@@ -54,15 +56,6 @@ ORDER BY time DESC;`,
 
 export type SeedQuery = keyof typeof SEED_SQL;
 
-export interface Reading {
-  time: Date;
-  device_id: string;
-  firmware: string | null;
-  temperature: number | null;
-  humidity: number | null;
-  battery: number | null;
-}
-
 /** A result read with rowMode 'array' (column names may repeat). */
 export interface ArrayResult {
   fields: string[];
@@ -78,8 +71,8 @@ const HOUR = 60 * MINUTE;
  * minutes ago) and one reading without temperature and humidity. Every reading is at least 30 s
  * away from a window edge, so the database's NOW() a few seconds later sees the same sets.
  */
-export function fixtureReadings(now: number = Date.now()): { now: number; readings: Reading[]; outlier: Reading } {
-  const readings: Reading[] = [];
+export function fixtureReadings(now: number = Date.now()): { now: number; readings: TelemetryRow[]; outlier: TelemetryRow } {
+  const readings: TelemetryRow[] = [];
   const devices = ['device-001', 'device-002', 'device-003'];
   const temp = (i: number, k: number) => 21 + ((i * 7 + k) % 5) * 0.3;
   devices.forEach((device_id, k) => {
@@ -94,14 +87,14 @@ export function fixtureReadings(now: number = Date.now()): { now: number; readin
       readings.push({ time: at(48 * HOUR + i * HOUR), device_id, firmware: '0.9.0', temperature: temp(i + 1, k), humidity: 45, battery: 99 });
     }
   });
-  const outlier: Reading = { time: new Date(now - 20 * MINUTE - 45_000), device_id: 'device-001', firmware: '1.0.0', temperature: 80, humidity: 55, battery: 88 };
+  const outlier: TelemetryRow = { time: new Date(now - 20 * MINUTE - 45_000), device_id: 'device-001', firmware: '1.0.0', temperature: 80, humidity: 55, battery: 88 };
   readings.push(outlier);
   readings.push({ time: new Date(now - 5 * MINUTE - 45_000), device_id: 'device-003', firmware: '1.0.0', temperature: null, humidity: null, battery: 19 });
   return { now, readings, outlier };
 }
 
 /** One INSERT for many readings; identities already stored are skipped, as the writer does. */
-export function insertReadings(readings: Reading[]): { text: string; values: unknown[] } {
+export function insertReadings(readings: TelemetryRow[]): { text: string; values: unknown[] } {
   const values: unknown[] = [];
   const tuples = readings.map((r) => {
     values.push(r.time.toISOString(), r.device_id, r.firmware, r.temperature, r.humidity, r.battery);
@@ -125,16 +118,16 @@ function stddev(xs: number[]): number | null {
   const m = mean(xs) as number;
   return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
 }
-const temps = (rs: Reading[]) => rs.map((r) => r.temperature).filter((t): t is number => t !== null);
-const bats = (rs: Reading[]) => rs.map((r) => r.battery).filter((t): t is number => t !== null);
-function byDevice(rs: Reading[]): Map<string, Reading[]> {
-  const m = new Map<string, Reading[]>();
+const temps = (rs: TelemetryRow[]) => rs.map((r) => r.temperature).filter((t): t is number => t !== null);
+const bats = (rs: TelemetryRow[]) => rs.map((r) => r.battery).filter((t): t is number => t !== null);
+function byDevice(rs: TelemetryRow[]): Map<string, TelemetryRow[]> {
+  const m = new Map<string, TelemetryRow[]>();
   for (const r of rs) m.set(r.device_id, [...(m.get(r.device_id) ?? []), r]);
   return m;
 }
 
 /** What each seed statement must return for `readings`, in the normalised form of normalizeResult. */
-export function expectedResults(readings: Reading[], now: number): Record<SeedQuery, unknown[]> {
+export function expectedResults(readings: TelemetryRow[], now: number): Record<SeedQuery, unknown[]> {
   const lastHour = readings.filter((r) => r.time.getTime() > now - HOUR);
   const lastDay = readings.filter((r) => r.time.getTime() > now - 24 * HOUR);
 
@@ -147,7 +140,7 @@ export function expectedResults(readings: Reading[], now: number): Record<SeedQu
     .map(([d, rs]) => [d, rs.length, round(mean(temps(rs))), round(mean(bats(rs)))])
     .sort(compareRows);
 
-  const buckets = new Map<string, Reading[]>();
+  const buckets = new Map<string, TelemetryRow[]>();
   for (const r of lastDay) {
     const key = `${new Date(Math.floor(r.time.getTime() / (5 * MINUTE)) * 5 * MINUTE).toISOString()}|${r.device_id}`;
     buckets.set(key, [...(buckets.get(key) ?? []), r]);

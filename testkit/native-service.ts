@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-const SERVICE_SH = join(__dirname, '..', '..', 'deploy', 'native', 'service.sh');
+const SERVICE_SH = join(__dirname, '..', 'deploy', 'native', 'service.sh');
 const run = promisify(execFile);
 
 /**

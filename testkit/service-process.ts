@@ -2,7 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { waitUntil } from './wait';
 
-const ROOT = join(__dirname, '..', '..');
+const ROOT = join(__dirname, '..');
 
 /** A pipeline command running as its own process, as in production, so tests can SIGKILL it. */
 export class ServiceProcess {

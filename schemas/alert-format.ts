@@ -1,4 +1,4 @@
-import type { Alert } from '../schemas';
+import type { Alert } from './index';
 
 const round = (x: number | null, digits = 2): string => (x === null ? '-' : Number(x.toFixed(digits)).toString());
 

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Client, Pool } from 'pg';
-import { loadConfig, postgresSchema } from '../../lib/config';
-import { createPool } from '../../lib/postgres';
-import { loadDbConfig, PostgresConfig } from '../../db/config';
-import { migrate, MigrateOptions, MigrateReport } from '../../db/migrate';
+import { loadConfig, postgresSchema } from '../lib/config';
+import { createPool } from '../lib/postgres';
+import { loadDbConfig, PostgresConfig } from '../db/config';
+import { migrate, MigrateOptions, MigrateReport } from '../db/migrate';
 
 export interface TestDatabase {
   name: string;

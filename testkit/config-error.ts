@@ -1,4 +1,4 @@
-import { ConfigError } from '../../lib/errors';
+import { ConfigError } from '../lib/errors';
 
 /** The ConfigError `fn` throws; fails the test if it throws nothing or something else. */
 export function configErrorOf(fn: () => unknown): ConfigError {

@@ -1,4 +1,4 @@
-import type { Alert } from '../schemas';
+import type { Alert } from './index';
 import { alertJson, formatAlert } from './alert-format';
 
 const base: Alert = {

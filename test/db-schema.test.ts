@@ -383,7 +383,7 @@ describe('migrate on plain PostgreSQL (engine postgresql, on the same server)', 
     expect(first.engine).toBe('postgresql');
     expect(first.timescaledbVersion).toBeNull();
     expect(await extensionInstalled(db.pool)).toBe(false);
-    expect(first.applied).toEqual(['0001_tables', '0002_time_bucket', '0004_rollups', '0005_roles', '0006_time_bucket_inline', '0007_rollup_state', '0008_time_bucket_timezone']);
+    expect(first.applied).toEqual(['0001_tables', '0002_time_bucket', '0004_rollups', '0005_roles', '0006_time_bucket_inline', '0007_rollup_state', '0008_time_bucket_timezone', '0009_rollup_sum_null']);
     expect(first.policies).toEqual([]);
     expect(first.missing).toEqual(['hypertable', 'compression', 'retention policy', 'continuous aggregates']);
     expect(firstLog.warnings).toHaveLength(1);

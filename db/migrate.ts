@@ -7,13 +7,11 @@ import { DEFAULT_COMPRESS_AFTER, DEFAULT_RETENTION, EngineSetting } from './conf
 import { intervalSeconds } from './interval';
 
 /**
- * What migrate needs of a database: a pg.Client, a pg.Pool and a PGlite instance all fit.
- * A script (several statements) goes through `exec` where there is one (PGlite), else through
- * `query` without parameters (pg's simple protocol runs several statements).
+ * What migrate needs of a database: a pg.Client or a pg.Pool. A script (several statements)
+ * goes through `query` without parameters (pg's simple protocol runs several statements).
  */
 export interface SqlRunner {
   query(sql: string, params?: any[]): Promise<{ rows: any[] }>;
-  exec?(sql: string): Promise<unknown>;
 }
 
 export type Engine = 'timescaledb' | 'postgresql';
@@ -259,11 +257,6 @@ async function dedicated(db: SqlRunner): Promise<{ runner: SqlRunner; release: (
   return { runner: db, release: () => undefined };
 }
 
-async function runScript(db: SqlRunner, sql: string): Promise<void> {
-  if (typeof db.exec === 'function') await db.exec(sql);
-  else await db.query(sql);
-}
-
 /** Runs `body` in a transaction holding the migrate lock; rolls back on error. */
 async function locked<T>(db: SqlRunner, body: () => Promise<T>): Promise<T> {
   await db.query('BEGIN');
@@ -339,7 +332,7 @@ async function applyMigration(db: SqlRunner, mig: Migration, engine: Engine): Pr
       return 'present';
     }
     try {
-      await runScript(db, mig.sql);
+      await db.query(mig.sql);
     } catch (err) {
       throw new MigrationError(`migration ${mig.file} failed: ${(err as Error).message}`, { cause: err });
     }

@@ -2,11 +2,16 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Pool } from 'pg';
 import { run } from '../db';
+import { loadDbConfig } from '../db/config';
 import { loadMigrations, migrate, MigrateLogger, MigrateReport } from '../db/migrate';
 import { ArrayResult, EXPECTED_FIELDS, expectedResults, fixtureReadings, insertReadings, normalizeResult, SEED_SQL, SeedQuery } from '../testkit/seed-queries';
 import { createTestDatabase, TestDatabase } from '../testkit/pg';
 
-/** Migrations against the PostgreSQL of the environment (plain PostgreSQL 15 on the native stack, TimescaleDB in compose). */
+/**
+ * Migrations against the PostgreSQL of the environment, on the engine MIGRATE_ENGINE names (CI runs
+ * this file with timescaledb and again with postgresql); test/db-schema.test.ts has both engines side by side.
+ */
+const ENGINE = loadDbConfig().migrate.engine;
 
 function recorder(): MigrateLogger & { warnings: string[] } {
   const warnings: string[] = [];
@@ -33,10 +38,10 @@ describe('migrate on the environment PostgreSQL', () => {
   beforeAll(async () => {
     db = await createTestDatabase('migrate');
     firstLog = recorder();
-    first = await migrate(db.pool, { logger: firstLog });
+    first = await migrate(db.pool, { logger: firstLog, engine: ENGINE });
     logBefore = (await db.pool.query('SELECT * FROM schema_migrations ORDER BY version')).rows;
     secondLog = recorder();
-    second = await migrate(db.pool, { logger: secondLog });
+    second = await migrate(db.pool, { logger: secondLog, engine: ENGINE });
   });
   afterAll(async () => {
     await db?.drop();
@@ -130,7 +135,7 @@ describe('migrate run concurrently', () => {
     db = await createTestDatabase('migrate_race');
     const pools = Array.from({ length: 4 }, () => new Pool({ ...db.config, max: 1 }));
     try {
-      const reports = await Promise.all(pools.map((p) => migrate(p, { logger: recorder() })));
+      const reports = await Promise.all(pools.map((p) => migrate(p, { logger: recorder(), engine: ENGINE })));
       const applied = reports.flatMap((r) => r.applied).sort();
       const expected = loadMigrations().filter((m) => m.engine === null || m.engine === reports[0].engine).map((m) => m.name);
       expect(applied).toEqual(expected);

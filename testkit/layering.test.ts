@@ -31,7 +31,7 @@ describe('layeringViolation', () => {
     ['a lib test imports a service config', 'lib/log.test.ts', 'bridge/config.ts', /lib\/ may import only lib\//],
     ['a built file imports the test kit', 'bridge/index.ts', 'testkit/kafka.ts', /is built but imports testkit\/kafka.ts/],
     ['a built file imports an integration test file', 'cli/index.ts', 'test/global-setup.ts', /is built but imports/],
-    ['a built file imports a file left out of the build', 'db/migrate.ts', 'db/pglite.ts', /is built but imports db\/pglite.ts/],
+    ['a built file imports a file left out of the build', 'db/migrate.ts', 'db/fixtures.ts', /is built but imports db\/fixtures.ts/],
     ['the contract db/ imports a service', 'db/migrate.ts', 'writer/config.ts', /db\/ may import only lib, db\//],
     ['a benchmark imports test/', 'bench/writer.ts', 'test/writer.test.ts', /shared helpers belong in testkit/],
     ['a folder nobody placed', 'tools/x.ts', 'lib/config.ts', /does not know \(tools\/\)/],

@@ -14,6 +14,8 @@
 --
 -- device_telemetry_1m and device_telemetry_1h keep 0004's columns (CREATE OR REPLACE VIEW, so
 -- the grants of 0005 stay) and add the per-metric counts, sums and sums of squares at the end.
+-- A sum reads NULL for a bucket without a value of the metric, as sum() gives it and as on
+-- TimescaleDB's continuous aggregates (the state tables start each sum at 0 for the upserts).
 
 CREATE TABLE IF NOT EXISTS device_telemetry_1m_state (
     bucket        timestamptz NOT NULL,
@@ -175,10 +177,12 @@ SELECT bucket,
        battery_min AS min_battery,
        battery_max AS max_battery,
        reading_count,
-       temperature_count, temperature_sum,
-       humidity_count, humidity_sum,
-       battery_count, battery_sum,
-       temperature_sumsq, humidity_sumsq, battery_sumsq
+       temperature_count, CASE WHEN temperature_count > 0 THEN temperature_sum END AS temperature_sum,
+       humidity_count, CASE WHEN humidity_count > 0 THEN humidity_sum END AS humidity_sum,
+       battery_count, CASE WHEN battery_count > 0 THEN battery_sum END AS battery_sum,
+       CASE WHEN temperature_count > 0 THEN temperature_sumsq END AS temperature_sumsq,
+       CASE WHEN humidity_count > 0 THEN humidity_sumsq END AS humidity_sumsq,
+       CASE WHEN battery_count > 0 THEN battery_sumsq END AS battery_sumsq
 FROM device_telemetry_1m_state;
 
 CREATE OR REPLACE VIEW device_telemetry_1h AS
@@ -194,8 +198,10 @@ SELECT bucket,
        battery_min AS min_battery,
        battery_max AS max_battery,
        reading_count,
-       temperature_count, temperature_sum,
-       humidity_count, humidity_sum,
-       battery_count, battery_sum,
-       temperature_sumsq, humidity_sumsq, battery_sumsq
+       temperature_count, CASE WHEN temperature_count > 0 THEN temperature_sum END AS temperature_sum,
+       humidity_count, CASE WHEN humidity_count > 0 THEN humidity_sum END AS humidity_sum,
+       battery_count, CASE WHEN battery_count > 0 THEN battery_sum END AS battery_sum,
+       CASE WHEN temperature_count > 0 THEN temperature_sumsq END AS temperature_sumsq,
+       CASE WHEN humidity_count > 0 THEN humidity_sumsq END AS humidity_sumsq,
+       CASE WHEN battery_count > 0 THEN battery_sumsq END AS battery_sumsq
 FROM device_telemetry_1h_state;

@@ -1,13 +1,15 @@
-import { migrate } from '../db/migrate';
-import { PGliteDb, startPGlite } from '../db/pglite';
+import { IoTAnalytics, TimeSeries } from '../analytics/analytics';
 import type { TelemetryRow } from '../schemas';
+import { createMigratedDatabase, TestDatabase } from '../testkit/pg';
 import { insertReadings } from '../testkit/seed-queries';
-import { IoTAnalytics, TimeSeries } from './analytics';
+import { pauseRefreshPolicies } from '../testkit/timescaledb';
 
 /**
- * The rollup path on a real TimescaleDB (PGlite with the extension, no server): the 1-hour
- * continuous aggregate serves long ranges, its newest buckets come from the raw table, and a late
- * reading for an already materialised bucket shows up after the next refresh (the documented lag).
+ * The rollup path on TimescaleDB (a database migrated with engine timescaledb, whatever
+ * MIGRATE_ENGINE says): the 1-hour continuous aggregate serves long ranges, its newest buckets
+ * come from the raw table, and a late reading for an already materialised bucket shows up after
+ * the next refresh (the documented lag). The refresh policies are paused, so the refreshes are
+ * the test's own. test/analytics.test.ts runs the analytics on either engine.
  */
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -16,20 +18,20 @@ const reading = (msAgo: number, temperature: number): TelemetryRow => ({
   time: new Date(now - msAgo), device_id: 'device-x', firmware: '1.0.0', temperature, humidity: 50, battery: 90,
 });
 
-let db: PGliteDb;
+let db: TestDatabase;
 let analytics: IoTAnalytics;
 
 beforeAll(async () => {
-  db = await startPGlite({ timescaledb: true });
-  await migrate(db, { logger: { info: () => undefined, warn: () => undefined } });
+  db = await createMigratedDatabase('analytics_tsdb', { engine: 'timescaledb' });
+  await pauseRefreshPolicies(db.pool);
   const readings = Array.from({ length: 240 }, (_, i) => reading(i * 10 * MINUTE + 5 * MINUTE, 20 + (i % 7)));
   const insert = insertReadings(readings);
-  await db.query(insert.text, insert.values);
-  await db.query(`CALL refresh_continuous_aggregate('device_telemetry_1h', NULL, NULL)`);
-  analytics = new IoTAnalytics(db);
+  expect((await db.pool.query(insert.text, insert.values)).rowCount).toBe(readings.length);
+  await db.pool.query(`CALL refresh_continuous_aggregate('device_telemetry_1h', NULL, NULL)`);
+  analytics = new IoTAnalytics(db.pool);
 });
 afterAll(async () => {
-  await db?.close();
+  await db?.drop();
 });
 
 const counts = (s: TimeSeries) => s.points.map((p) => [p.bucket.toISOString(), p.readings, Number(p.temperature.avg?.toFixed(9))]);
@@ -49,7 +51,7 @@ it('a late reading is seen at once in the newest buckets, after a refresh in old
   const recent = reading(20 * MINUTE, 99);
   const old = reading(30 * HOUR + 1000, 99);
   const insert = insertReadings([recent, old]);
-  await db.query(insert.text, insert.values);
+  expect((await db.pool.query(insert.text, insert.values)).rowCount).toBe(2);
   const bucketOf = (r: TelemetryRow) => new Date(Math.floor(r.time.getTime() / HOUR) * HOUR).toISOString();
   const readingsIn = (s: TimeSeries, bucket: string) => s.points.find((p) => p.bucket.toISOString() === bucket)?.readings;
 
@@ -58,6 +60,6 @@ it('a late reading is seen at once in the newest buckets, after a refresh in old
   expect(readingsIn(before, bucketOf(recent))).toBe(readingsIn(exact, bucketOf(recent)));
   expect(readingsIn(before, bucketOf(old))).toBe((readingsIn(exact, bucketOf(old)) as number) - 1);
 
-  await db.query(`CALL refresh_continuous_aggregate('device_telemetry_1h', NULL, NULL)`);
+  await db.pool.query(`CALL refresh_continuous_aggregate('device_telemetry_1h', NULL, NULL)`);
   expect(counts(await analytics.timeSeries({ bucket: '1 hour', hours: 48 }))).toEqual(counts(exact));
 });

@@ -1,4 +1,4 @@
-import type { Engine, SqlRunner } from '../db/migrate';
+import type { SqlRunner } from '../db/migrate';
 import { storedReadingOf, type StoredReading } from '../schemas';
 import { SchemaMissingError } from './errors';
 import {
@@ -9,12 +9,11 @@ import {
   LOW_BATTERY,
   Metric,
   METRICS,
-  SCHEMA_ENGINE,
   TEMPERATURE_ANOMALIES,
   TIME_SERIES_RAW,
   TIME_SERIES_ROLLUP,
 } from './queries';
-import { assertBucketCount, chooseSource, parseBucketWidth, rollupLagSeconds, ruleFor, TelemetrySource } from './rollup';
+import { assertBucketCount, chooseSource, parseBucketWidth, ruleFor, TelemetrySource } from './rollup';
 import { positive, positiveInt, zScore } from './stats';
 
 /** Over the readings that have the metric; all null when none has it (stddev also with one). */
@@ -123,7 +122,6 @@ function bucketStatistics(r: Row, m: Metric): BucketStatistics {
  * a Client). Windows are relative to the database's now(); "latest" is the newest device time.
  */
 export class IoTAnalytics {
-  private engine?: Promise<Engine>;
 
   constructor(private readonly db: Pick<SqlRunner, 'query'>) {}
 
@@ -187,15 +185,12 @@ export class IoTAnalytics {
     positive('hours', hours);
     assertBucketCount(width, hours);
     const chosen = source === 'auto' ? chooseSource(width, hours) : source;
-    const { rows } =
-      chosen === 'device_telemetry'
-        ? await this.query(TIME_SERIES_RAW, [width.text, hours, deviceId ?? null])
-        : await this.query(TIME_SERIES_ROLLUP[chosen], [
-            width.text,
-            hours,
-            deviceId ?? null,
-            rollupLagSeconds(ruleFor(chosen, width), await this.schemaEngine()),
-          ]);
+    if (chosen !== 'device_telemetry') ruleFor(chosen, width); // refuses a rollup that cannot serve the width
+    const { rows } = await this.query(chosen === 'device_telemetry' ? TIME_SERIES_RAW : TIME_SERIES_ROLLUP[chosen], [
+      width.text,
+      hours,
+      deviceId ?? null,
+    ]);
     return {
       bucket: width.text,
       source: chosen,
@@ -234,18 +229,6 @@ export class IoTAnalytics {
       lastSeen: r.last_seen as Date,
       ...(Object.fromEntries(METRICS.map((m) => [m, metricStatistics(r, m)])) as Record<Metric, MetricStatistics>),
     }));
-  }
-
-  /** Read once per instance: migrate fixes the engine on its first run. */
-  private schemaEngine(): Promise<Engine> {
-    this.engine ??= this.query(SCHEMA_ENGINE, []).then(
-      ({ rows }) => (rows[0]?.engine === 'timescaledb' ? 'timescaledb' : 'postgresql'),
-      (err: unknown) => {
-        this.engine = undefined; // a failed look-up is retried by the next call
-        throw err;
-      },
-    );
-    return this.engine;
   }
 
   /** An undefined table means the schema is missing: say what to do instead of "relation does not exist". */

@@ -75,7 +75,7 @@ const LOCK_KEY = '7253431870000001';
 const FILE_PATTERN = /^(\d{4})_([a-z0-9_]+)(?:\.(timescaledb|postgresql))?\.sql$/;
 
 export const ROLLUPS = [
-  { view: 'device_telemetry_1m', bucketSeconds: 60, startOffset: '1 day', endOffset: '1 minute', schedule: '1 minute' },
+  { view: 'device_telemetry_1m', bucketSeconds: 60, startOffset: '7 days', endOffset: '1 minute', schedule: '1 minute' },
   { view: 'device_telemetry_1h', bucketSeconds: 3600, startOffset: '7 days', endOffset: '1 hour', schedule: '30 minutes' },
 ] as const;
 

@@ -10,7 +10,7 @@
 
 MOSQUITTO_VERSION=${MOSQUITTO_VERSION:-2.1.2}
 MOSQUITTO_SOURCE=${MOSQUITTO_SOURCE:-https://github.com/eclipse-mosquitto/mosquitto/archive/refs/tags/v$MOSQUITTO_VERSION.tar.gz}
-MOSQUITTO_BUILD_PACKAGES=(libcjson-dev libsqlite3-dev libssl-dev cmake gcc make)
+MOSQUITTO_BUILD_PACKAGES=(libcjson-dev libsqlite3-dev libssl-dev cmake gcc make patch)
 # SQLite's synchronous mode for the persistence plugin (templates/mosquitto-persist-sqlite.conf
 # says why normal): normal or full
 STACK_MQTT_SYNC=${STACK_MQTT_SYNC:-normal}
@@ -20,11 +20,15 @@ MQTT_LOG="$STACK_LOGS/mosquitto.log"
 MQTT_CONF_FILE="$STACK_CONF/mosquitto.conf"
 MQTT_DATA="$STACK_DATA/mosquitto"
 
-# the build's folder in the cache: one per version, distribution release and machine
+# the project's patches to the release (deploy/native/patches/mosquitto-<version>-*.patch)
+mosquitto_patches() { compgen -G "$STACK_NATIVE_DIR/patches/mosquitto-$MOSQUITTO_VERSION-*.patch" | sort || true; }
+# the build's folder in the cache: one per version, distribution release, machine and set of
+# patches (a changed patch makes a new build, not a stale one reused)
 mosquitto_build_key() {
-  local os
+  local os patches
   os=$(. /etc/os-release 2>/dev/null && echo "$ID$VERSION_ID") || os=unknown
-  echo "mosquitto-$MOSQUITTO_VERSION-$os-$(uname -m)"
+  patches=$(mosquitto_patches | xargs -r cat | sha256sum | cut -c1-8)
+  echo "mosquitto-$MOSQUITTO_VERSION-$os-$(uname -m)-p$patches"
 }
 mosquitto_build_dir() {
   local dir
@@ -63,7 +67,7 @@ ensure_mosquitto() {
     return 0
   fi
   ensure_apt_packages "${MOSQUITTO_BUILD_PACKAGES[@]}"
-  if cache=$(cached_build "$(mosquitto_build_key)" "Mosquitto $MOSQUITTO_VERSION from $MOSQUITTO_SOURCE (about 30 s on 2 cores)" \
+  if cache=$(cached_build "$(mosquitto_build_key)" "Mosquitto $MOSQUITTO_VERSION from $MOSQUITTO_SOURCE (1-4 min on 2 cores)" \
     "$MOSQUITTO_SOURCE" mosquitto_build); then
     say "Mosquitto $MOSQUITTO_VERSION built (cached in $cache)"
   else
@@ -79,14 +83,18 @@ mosquitto_fallback_warning() {
     "or URL) and run npm run stack:up again."
 }
 
-# mosquitto_build SRC OUT: configure, compile, install under OUT (the broker, clients, libraries
-# and plugins). The rpath $ORIGIN/../lib makes the broker load this build's own libmosquitto and
+# mosquitto_build SRC OUT: patch (patches/mosquitto-<version>-*.patch: the PUBACK after the
+# commit), configure, compile, install under OUT (the broker, clients, libraries and plugins). The rpath $ORIGIN/../lib makes the broker load this build's own libmosquitto and
 # not Debian's 2.0 one, wherever the cache folder is moved.
 mosquitto_build() {
-  local src=$1 out=$2
+  local src=$1 out=$2 p
   cd "$src" || return 1
   grep -qE "^set \(VERSION $MOSQUITTO_VERSION\)" CMakeLists.txt ||
     { echo "MOSQUITTO_SOURCE is not Mosquitto $MOSQUITTO_VERSION: $(grep -E '^set \(VERSION' CMakeLists.txt)"; return 1; }
+  for p in $(mosquitto_patches); do
+    echo "applying $(basename "$p")"
+    patch -p1 <"$p" || return 1
+  done
   # shellcheck disable=SC2016 # $ORIGIN is for the dynamic linker, not the shell
   cmake -S . -B build -DCMAKE_INSTALL_PREFIX="$out" -DCMAKE_INSTALL_LIBDIR=lib -DCMAKE_BUILD_TYPE=Release \
     -DWITH_DOCS=OFF -DWITH_TESTS=OFF -DWITH_PLUGIN_PERSIST_SQLITE=ON \

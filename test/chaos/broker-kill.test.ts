@@ -2,7 +2,7 @@ import { Admin } from 'kafkajs';
 import { MqttClient } from 'mqtt';
 import { Random } from '../../simulator/prng';
 import { createTestTopics, recordCount, testKafka, TestTopics, uniqueName } from '../../testkit/kafka';
-import { connectPublisher, testMqttTopics } from '../../testkit/mqtt';
+import { connectPublisher, CountingPublisher, testMqttTopics } from '../../testkit/mqtt';
 import { nativeService } from '../../testkit/native-service';
 import { createMigratedDatabase, TestDatabase } from '../../testkit/pg';
 import { ServiceProcess } from '../../testkit/service-process';
@@ -26,55 +26,6 @@ const DEVICES = 20;
 const WINDOW = 100;
 /** Readings' times: from an hour ago, one millisecond apart, so that each is its own identity. */
 const T0 = Date.now() - 3_600_000;
-
-/**
- * Publishes numbered readings at QoS 1 and remembers which ones the broker acknowledged. MQTT.js
- * keeps an unacknowledged publish in its store across the broker's death and sends it again
- * after reconnecting (every 200 ms), as a device does.
- */
-class CountingPublisher {
-  readonly acked = new Set<number>();
-  failed = 0;
-  private next = 0;
-  private inFlight = 0;
-  private room?: () => void;
-
-  constructor(
-    private readonly client: MqttClient,
-    private readonly topic: string,
-  ) {}
-
-  get sent(): number {
-    return this.next;
-  }
-
-  /** Publishes until `until` says stop, at most `perSecond` readings a second (0: no limit). */
-  async run(until: () => boolean, perSecond = 0): Promise<void> {
-    const begun = Date.now();
-    while (!until()) {
-      if (this.inFlight >= WINDOW) await new Promise<void>((r) => (this.room = r));
-      if (perSecond > 0) {
-        const due = begun + (this.next * 1000) / perSecond;
-        if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
-      }
-      const i = this.next++;
-      const payload = JSON.stringify({ device_id: `kill-${i % DEVICES}`, temperature: 20 + (i % 7), humidity: 50, battery: 80, timestamp: T0 + i });
-      this.inFlight++;
-      this.client.publish(this.topic, payload, { qos: 1 }, (err) => {
-        this.inFlight--;
-        if (err) this.failed++;
-        else this.acked.add(i);
-        this.room?.();
-        this.room = undefined;
-      });
-    }
-  }
-
-  /** Until every publish has its PUBACK (MQTT.js resends the ones the dead broker never answered). */
-  drain(): Promise<true> {
-    return waitUntil('every publish acknowledged', () => this.inFlight === 0, 120000);
-  }
-}
 
 interface Outcome {
   setting: string;
@@ -123,7 +74,8 @@ describe('broker crash (kill -9 of Mosquitto)', () => {
     };
     const client = await connectPublisher();
     publishers.push(client);
-    return { db, topics, start, publisher: new CountingPublisher(client, mqttTopics.shared) };
+    const reading = (i: number) => JSON.stringify({ device_id: `kill-${i % DEVICES}`, temperature: 20 + (i % 7), humidity: 50, battery: 80, timestamp: T0 + i });
+    return { db, topics, start, publisher: new CountingPublisher(client, mqttTopics.shared, reading, WINDOW) };
   };
 
   /** Kill -9, start again (service.sh waits until it answers a QoS 1 publish). */

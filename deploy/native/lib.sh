@@ -327,7 +327,7 @@ java_major() {
 # prometheus) are kept from starting.
 ensure_system_packages() {
   local missing=() major policy_created=0
-  mosquitto_bin >/dev/null || missing+=(mosquitto)
+  mosquitto_debian_bin >/dev/null || missing+=(mosquitto)
   command -v mosquitto_pub >/dev/null || missing+=(mosquitto-clients)
   pg_bin_dir >/dev/null || missing+=(postgresql)
   { prometheus_bin >/dev/null && command -v promtool >/dev/null; } || missing+=(prometheus)

@@ -36,11 +36,13 @@ mosquitto_build_dir() {
   [[ -f $dir/.complete && -x $dir/sbin/mosquitto ]] && echo "$dir"
 }
 
+# Debian's broker: the fallback, and the one test/access.test.ts runs its own copy of
+mosquitto_debian_bin() { [[ -x /usr/sbin/mosquitto ]] && echo /usr/sbin/mosquitto; }
 # the broker to run: the 2.1 build when there is one, else Debian's
 mosquitto_bin() {
   local dir
   if dir=$(mosquitto_build_dir); then echo "$dir/sbin/mosquitto"; return 0; fi
-  command -v mosquitto 2>/dev/null || { [[ -x /usr/sbin/mosquitto ]] && echo /usr/sbin/mosquitto; }
+  mosquitto_debian_bin
 }
 # "2.1.2", from the binary's own usage text
 mosquitto_version() { "$(mosquitto_bin)" -h 2>&1 | sed -nE 's/^mosquitto version ([0-9.]+).*/\1/p' | head -n 1; }

@@ -47,8 +47,12 @@ function persistenceMiB(): number {
   }, 0);
 }
 
-/** Whether the broker still holds a session for `clientId`, asked without changing it: an MQTT 5
- * CONNECT with clean start false and the bridge's own session expiry, then a DISCONNECT. */
+/**
+ * Whether the broker still holds a session for `clientId`: an MQTT 5 CONNECT with clean start
+ * false, then a DISCONNECT; `keepSeconds` is the expiry the session gets from then on (0: it
+ * ends with this connection). One queued message may be delivered and acknowledged meanwhile
+ * (receive maximum 1), so ask only of sessions whose queue no longer matters.
+ */
 async function sessionPresent(clientId: string, keepSeconds: number): Promise<boolean> {
   const client = mqtt.connect({
     host: process.env.MQTT_BROKER, port: Number(process.env.MQTT_PORT), clientId, clean: false, protocolVersion: 5,

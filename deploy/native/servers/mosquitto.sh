@@ -141,6 +141,9 @@ mosquitto_start() {
   local pid dir
   if pid=$(mosquitto_pid); then
     say "mosquitto already running (pid $pid)"
+    # a broker started before the 2.1 build existed keeps running as it was
+    [[ $(readlink -f "/proc/$pid/exe") == "$(readlink -f "$(mosquitto_bin)")" ]] ||
+      warn "the running mosquitto is $(readlink -f "/proc/$pid/exe"), not $(mosquitto_bin): bash deploy/native/service.sh mosquitto restart switches to it (read deploy/native/README.md, \"Mosquitto 2.1\", first)"
     return 0
   fi
   ensure_port_free mosquitto "$STACK_MQTT_PORT"
@@ -154,6 +157,11 @@ mosquitto_start() {
   fi
   # the persistence part of the config: the 2.1 plugin, or 2.0's snapshots
   if dir=$(mosquitto_build_dir); then
+    if [[ -f $MQTT_DATA/mosquitto.db ]]; then
+      # 2.0's snapshot is not read by the plugin: what it held for stopped sessions stays there
+      mv "$MQTT_DATA/mosquitto.db" "$MQTT_DATA/mosquitto.db.from-2.0"
+      warn "Mosquitto 2.0's persistence file is not read by 2.1's SQLite plugin: sessions and messages queued in it are not carried over (kept as $(rel "$MQTT_DATA")/mosquitto.db.from-2.0)"
+    fi
     # shellcheck disable=SC2034 # used by the templates
     MQTT_PLUGIN_DIR=$(mosquitto_plugin_dir "$dir" "$MQTT_USER") MQTT_SYNC=$STACK_MQTT_SYNC
     MQTT_PERSISTENCE=$(<"$STACK_NATIVE_DIR/templates/mosquitto-persist-sqlite.conf")

@@ -321,13 +321,13 @@ java_major() {
   echo "${v%%[.-]*}"
 }
 
-# Debian packages: mosquitto (+ clients for the readiness probe), postgresql, prometheus (with
+# Debian packages: mosquitto (the fallback when no 2.1 build can be had; clients for the readiness probe), postgresql, prometheus (with
 # promtool), a JDK >= 17, maven and curl. apt-get update and install run only when something is
 # missing. Services the packages would start (the distribution's own mosquitto, postgresql and
 # prometheus) are kept from starting.
 ensure_system_packages() {
   local missing=() major policy_created=0
-  mosquitto_bin >/dev/null || missing+=(mosquitto)
+  mosquitto_debian_bin >/dev/null || missing+=(mosquitto)
   command -v mosquitto_pub >/dev/null || missing+=(mosquitto-clients)
   pg_bin_dir >/dev/null || missing+=(postgresql)
   { prometheus_bin >/dev/null && command -v promtool >/dev/null; } || missing+=(prometheus)
@@ -376,6 +376,7 @@ MAVEN_DEPENDENCY_PLUGIN=org.apache.maven.plugins:maven-dependency-plugin:3.8.1
 
 stack_install() {
   ensure_system_packages
+  ensure_mosquitto
   ensure_timescaledb
   ensure_kafka_libs
   ensure_apicurio
@@ -482,7 +483,11 @@ _svc() {
 # svc_install NAME: what NAME needs on disk (each part a quick no-op when present)
 svc_install() {
   case $1 in
-    postgres | mosquitto | prometheus) ensure_system_packages ;;
+    postgres | prometheus) ensure_system_packages ;;
+    mosquitto)
+      ensure_system_packages
+      ensure_mosquitto
+      ;;
     kafka | kafka-[0-9]*) ensure_kafka_libs ;;
     registry) ensure_apicurio ;;
   esac

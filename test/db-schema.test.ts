@@ -20,8 +20,10 @@ const ROLLUP_COLUMNS = [
   ['device_id', 'text'],
   ...['temperature', 'humidity', 'battery'].flatMap((m) => ['avg', 'min', 'max'].map((f) => [`${f}_${m}`, 'double precision'])),
   ['reading_count', 'bigint'],
-  // the per-metric counts and sums, on both engines (0004 for TimescaleDB, 0007 for PostgreSQL)
+  // the per-metric counts and sums, on both engines (0004 for TimescaleDB, 0007 for PostgreSQL),
   ...['temperature', 'humidity', 'battery'].flatMap((m) => [[`${m}_count`, 'bigint'], [`${m}_sum`, 'double precision']]),
+  // and the sums of squares, for standard deviations
+  ...['temperature', 'humidity', 'battery'].map((m) => [`${m}_sumsq`, 'double precision']),
 ];
 
 function recorder(): MigrateLogger & { warnings: string[]; infos: string[] } {
@@ -240,7 +242,7 @@ describe('migrate on TimescaleDB (engine timescaledb)', () => {
     expect(byProc('policy_retention')).toEqual([expect.objectContaining({ hypertable_name: 'device_telemetry', config: expect.objectContaining({ drop_after: '90 days' }) })]);
     const refresh = byProc('policy_refresh_continuous_aggregate');
     expect(refresh.map((j) => [j.config.start_offset, j.config.end_offset, j.schedule])).toEqual([
-      ['1 day', '00:01:00', '00:01:00'],
+      ['7 days', '00:01:00', '00:01:00'],
       ['7 days', '01:00:00', '00:30:00'],
     ]);
   });
@@ -262,10 +264,10 @@ describe('migrate on TimescaleDB (engine timescaledb)', () => {
     // A retention shorter than a rollup's refresh window narrows the window, so rollups outlive raw data.
     const short = await migrate(db.pool, { retention: '2 days', logger: recorder(), engine: 'timescaledb' });
     expect(short.policies.find((p) => p.name === 'refresh device_telemetry_1h')).toMatchObject({ action: 'updated', setting: expect.stringContaining('86400 seconds') });
-    expect(short.policies.find((p) => p.name === 'refresh device_telemetry_1m')?.action).toBe('unchanged');
+    expect(short.policies.find((p) => p.name === 'refresh device_telemetry_1m')).toMatchObject({ action: 'updated', setting: expect.stringContaining('86400 seconds') });
 
     const back = await migrate(db.pool, { logger: recorder(), engine: 'timescaledb' });
-    expect(back.policies.map((p) => p.action)).toEqual(['unchanged', 'updated', 'unchanged', 'updated']);
+    expect(back.policies.map((p) => p.action)).toEqual(['unchanged', 'updated', 'updated', 'updated']);
     const end = await jobIds();
     expect(end.find((j) => j.proc_name === 'policy_compression')).toEqual(start.find((j) => j.proc_name === 'policy_compression'));
   });

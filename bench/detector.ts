@@ -98,7 +98,7 @@ async function throughKafka(readings: readonly Reading[], progress: Progress, pr
       // Timed here, not after the kill: a graceful stop waits out the consumer's fetch in flight.
       detectorDrain = drain(detStarted, detFirst, performance.now());
     } catch (err) {
-      throw new Error(`${(err as Error).message}; detector output:\n${detector.tail()}`);
+      throw new Error(`${(err as Error).message}; detector output:\n${detector.tail()}`, { cause: err });
     } finally {
       await detector.kill('SIGTERM');
     }

@@ -85,8 +85,8 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
   const db = await createMigratedDatabase('bench_queries');
   const figures: Figure[] = [];
   const detail: Record<string, unknown> = {};
-  let rowsLoaded = 0;
-  let loadS = 0;
+  let rowsLoaded: number;
+  let loadS: number;
   try {
     // Load without the indexes and build them afterwards (the migration's own definitions,
     // read back from the catalog): several times faster than maintaining them row by row.

@@ -55,7 +55,7 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
   let chunks: number;
   let compressS: number;
   let tsLoadS: number;
-  let tsVersion = '?';
+  let tsVersion: string;
   const columnBytes: Record<string, number> = {};
   try {
     tsVersion = ts.report.timescaledbVersion ?? '?';

@@ -117,7 +117,7 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
   let inserted = 0;
   // The writer's own view of its flushes: rows per transaction and how long one takes.
   const histograms: Record<string, number> = {};
-  let copyShare = 0;
+  let copyShare: number;
   try {
     const spawned = performance.now();
     // Timed from the first committed batch, not from 'joined group': start-up (tsx, group

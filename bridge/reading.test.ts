@@ -274,6 +274,7 @@ describe('parseReading rejects', () => {
     expect(r.ok).toBe(false);
     if (!r.ok) {
       expect(r.detail.length).toBeLessThan(300);
+      // eslint-disable-next-line no-control-regex -- control characters are what must not be there
       expect(r.detail).not.toMatch(/[\u0000-\u001f]/);
     }
   });

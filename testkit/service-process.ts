@@ -50,7 +50,7 @@ export class ServiceProcess {
     try {
       await waitUntil(`${pattern}`, () => exited || this.output.some((l) => pattern.test(l)), timeoutMs);
     } catch (err) {
-      throw new Error(`${(err as Error).message}; output:\n${this.tail()}`);
+      throw new Error(`${(err as Error).message}; output:\n${this.tail()}`, { cause: err });
     }
     if (!this.output.some((l) => pattern.test(l))) throw new Error(`${this.command} exited before ${pattern}; output:\n${this.tail()}`);
   }

@@ -8,7 +8,10 @@ export const ENDPOINT_KEYS = [
   'POSTGRES_HOST', 'POSTGRES_PORT', 'POSTGRES_DB', 'POSTGRES_USER', 'POSTGRES_PASSWORD',
 ] as const;
 
-export type Endpoints = Record<(typeof ENDPOINT_KEYS)[number], string>;
+/** The broker's TLS listener and the CA that signed its certificate, where the stack has one. */
+export const TLS_ENDPOINT_KEYS = ['MQTT_TLS_PORT', 'MQTT_TLS_CA_FILE'] as const;
+
+export type Endpoints = Record<(typeof ENDPOINT_KEYS)[number], string> & Partial<Record<(typeof TLS_ENDPOINT_KEYS)[number], string>>;
 
 const ROOT = join(__dirname, '..');
 
@@ -22,7 +25,8 @@ export function parseEnvFile(text: string): Record<string, string> {
 }
 
 function complete(env: Record<string, string | undefined>): Endpoints | undefined {
-  return ENDPOINT_KEYS.every((k) => env[k]) ? (Object.fromEntries(ENDPOINT_KEYS.map((k) => [k, env[k]])) as Endpoints) : undefined;
+  if (!ENDPOINT_KEYS.every((k) => env[k])) return undefined;
+  return Object.fromEntries([...ENDPOINT_KEYS, ...TLS_ENDPOINT_KEYS].filter((k) => env[k]).map((k) => [k, env[k]])) as Endpoints;
 }
 
 function dockerAnswers(): boolean {

@@ -36,10 +36,12 @@ STACK_JAVA=${STACK_JAVA:-java}
 # Ports: environment > what the last up.sh saved in conf/stack.settings > defaults.
 # Saving them means service.sh and down.sh act on the ports up.sh used.
 # ---------------------------------------------------------------------------------------------
-STACK_SETTING_NAMES=(STACK_MQTT_PORT STACK_PG_PORT STACK_KAFKA_PORT STACK_KAFKA_CONTROLLER_PORT STACK_REGISTRY_PORT
+STACK_SETTING_NAMES=(STACK_MQTT_PORT STACK_MQTT_TLS_PORT STACK_PG_PORT STACK_KAFKA_PORT STACK_KAFKA_CONTROLLER_PORT STACK_REGISTRY_PORT
   STACK_PROMETHEUS_PORT STACK_BRIDGE_METRICS_PORT STACK_WRITER_METRICS_PORT STACK_DETECTOR_METRICS_PORT STACK_KAFKA_BROKERS)
 declare -A STACK_DEFAULTS=(
   [STACK_MQTT_PORT]=1883
+  # Mosquitto's TLS listener (mqtts), with a certificate from the stack's own CA
+  [STACK_MQTT_TLS_PORT]=8883
   [STACK_PG_PORT]=5432
   [STACK_KAFKA_PORT]=9092
   [STACK_KAFKA_CONTROLLER_PORT]=9093
@@ -549,6 +551,8 @@ write_env_file() {
   cat >"$STACK_DIR/env.tmp" <<EOF
 MQTT_BROKER=$STACK_HOST
 MQTT_PORT=$STACK_MQTT_PORT
+MQTT_TLS_PORT=$STACK_MQTT_TLS_PORT
+MQTT_TLS_CA_FILE=$MQTT_TLS_DIR/ca.pem
 KAFKA_BROKERS=$(kafka_bootstrap)
 SCHEMA_REGISTRY_URL=$(registry_url)
 POSTGRES_HOST=$STACK_HOST
@@ -578,6 +582,7 @@ stack_check_ports() {
     owner[$2]=$1
   }
   _claim STACK_MQTT_PORT "$STACK_MQTT_PORT"
+  _claim STACK_MQTT_TLS_PORT "$STACK_MQTT_TLS_PORT"
   _claim STACK_PG_PORT "$STACK_PG_PORT"
   for n in $(kafka_nodes); do
     _claim "$n (from STACK_KAFKA_PORT)" "$(kafka_node_port "$n")"

@@ -147,6 +147,7 @@ mosquitto_start() {
     return 0
   fi
   ensure_port_free mosquitto "$STACK_MQTT_PORT"
+  ensure_port_free "mosquitto (TLS)" "$STACK_MQTT_TLS_PORT"
   mkdir -p "$MQTT_DATA"
   # run as the unprivileged mosquitto user when we are root (mosquitto would switch to it anyway)
   MQTT_USER=$(id -un)
@@ -168,11 +169,33 @@ mosquitto_start() {
   else
     MQTT_PERSISTENCE=$(<"$STACK_NATIVE_DIR/templates/mosquitto-persist-snapshot.conf")
   fi
-  MQTT_PORT=$STACK_MQTT_PORT MQTT_DATA_DIR="$MQTT_DATA/" render_template "$STACK_NATIVE_DIR/templates/mosquitto.conf" "$MQTT_CONF_FILE"
+  mosquitto_tls_files "$MQTT_USER"
+  MQTT_PORT=$STACK_MQTT_PORT MQTT_TLS_PORT=$STACK_MQTT_TLS_PORT MQTT_DATA_DIR="$MQTT_DATA/" render_template "$STACK_NATIVE_DIR/templates/mosquitto.conf" "$MQTT_CONF_FILE"
   say "starting Mosquitto $(mosquitto_version) on $STACK_HOST:$STACK_MQTT_PORT, persistence in $(rel "$MQTT_DATA"): $(mosquitto_persistence_mode)"
   launch mosquitto "$MQTT_LOG" "$(mosquitto_bin)" -c "$MQTT_CONF_FILE"
 }
 mosquitto_wait() { wait_ready mosquitto 30 "$MQTT_LOG"; }
+
+# The TLS listener's files in conf/tls/, made once: a CA of the stack's own (ca.pem, which
+# clients trust with MQTT_CA_FILE) and the broker's certificate for localhost and 127.0.0.1,
+# signed by it. The key stays readable by the broker's user only.
+MQTT_TLS_DIR="$STACK_CONF/tls"
+mosquitto_tls_files() {
+  local user=$1 d=$MQTT_TLS_DIR
+  if [[ ! -s $d/server.pem ]]; then
+    mkdir -p "$d"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=iot-pipeline native stack CA" \
+      -keyout "$d/ca-key.pem" -out "$d/ca.pem" 2>/dev/null || die "openssl could not make the stack's CA in $d"
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$d/server-key.pem" -out "$d/server.csr" 2>/dev/null &&
+      openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca-key.pem" -CAcreateserial -days 3650 \
+        -extfile <(printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n') -out "$d/server.pem" 2>/dev/null ||
+      die "openssl could not make the broker's certificate in $d"
+    rm -f "$d/server.csr" "$d/ca.srl"
+    say "  TLS: made a CA and the broker's certificate in $(rel "$d") (clients: MQTT_CA_FILE=$(rel "$d")/ca.pem)"
+  fi
+  chmod 600 "$d/server-key.pem" "$d/ca-key.pem"
+  [[ $EUID -ne 0 || $user == root ]] || chown "$user:" "$d/server-key.pem"
+}
 mosquitto_stop() {
   local pid
   pid=$(mosquitto_pid) || return 0

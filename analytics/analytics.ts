@@ -110,7 +110,13 @@ const num = (v: unknown): number | null => (v === null || v === undefined ? null
 const count = (v: unknown): number => Number(v ?? 0);
 
 function metricStatistics(r: Row, m: Metric): MetricStatistics {
-  return { avg: num(r[`${m}_avg`]), min: num(r[`${m}_min`]), max: num(r[`${m}_max`]), stddev: num(r[`${m}_stddev`]), count: count(r[`${m}_count`]) };
+  return {
+    avg: num(r[`${m}_avg`]),
+    min: num(r[`${m}_min`]),
+    max: num(r[`${m}_max`]),
+    stddev: num(r[`${m}_stddev`]),
+    count: count(r[`${m}_count`]),
+  };
 }
 
 function bucketStatistics(r: Row, m: Metric): BucketStatistics {
@@ -122,7 +128,6 @@ function bucketStatistics(r: Row, m: Metric): BucketStatistics {
  * a Client). Windows are relative to the database's now(); "latest" is the newest device time.
  */
 export class IoTAnalytics {
-
   constructor(private readonly db: Pick<SqlRunner, 'query'>) {}
 
   /** The newest `limit` readings of a device, newest device time first (not arrival order). */
@@ -237,7 +242,9 @@ export class IoTAnalytics {
       return await this.db.query(text, values);
     } catch (err) {
       if ((err as { code?: unknown }).code === '42P01') {
-        throw new SchemaMissingError(`the pipeline schema is missing (${(err as Error).message}); run \`iot-pipeline migrate\``, { cause: err });
+        throw new SchemaMissingError(`the pipeline schema is missing (${(err as Error).message}); run \`iot-pipeline migrate\``, {
+          cause: err,
+        });
       }
       throw err;
     }

@@ -181,4 +181,3 @@ export const TIME_SERIES_ROLLUP: Record<RollupView, string> = {
   device_telemetry_1m: timeSeriesFromRollup('device_telemetry_1m'),
   device_telemetry_1h: timeSeriesFromRollup('device_telemetry_1h'),
 };
-

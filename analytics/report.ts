@@ -27,7 +27,8 @@ const LATEST_SHOWN = 10;
 
 export async function buildReport(analytics: IoTAnalytics, options: ReportOptions): Promise<Report> {
   const { hours, deviceId } = options;
-  const ofDevice = <T extends { deviceId: string }>(rows: T[]) => (deviceId === undefined ? rows : rows.filter((r) => r.deviceId === deviceId));
+  const ofDevice = <T extends { deviceId: string }>(rows: T[]) =>
+    deviceId === undefined ? rows : rows.filter((r) => r.deviceId === deviceId);
   const [fleet, devices, anomalies, lowBattery, inactive, latest] = await Promise.all([
     analytics.fleetSummary(hours),
     analytics.allDeviceStatistics(hours).then(ofDevice),

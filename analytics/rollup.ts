@@ -31,7 +31,10 @@ const MONTH_UNITS = new Set(['month', 'months', 'mon', 'mons', 'year', 'years', 
 export function parseBucketWidth(text: string): BucketWidth {
   const seconds = intervalSeconds(text);
   if (seconds === undefined || !(seconds > 0)) {
-    throw new InvalidArgumentError('bucket', `must be a positive interval such as '5 minutes', '1 hour' or '1 day' (got ${JSON.stringify(text)})`);
+    throw new InvalidArgumentError(
+      'bucket',
+      `must be a positive interval such as '5 minutes', '1 hour' or '1 day' (got ${JSON.stringify(text)})`,
+    );
   }
   const parts = [...text.trim().toLowerCase().matchAll(PARTS)];
   const months = parts.filter((p) => MONTH_UNITS.has(p[2]));
@@ -45,7 +48,10 @@ export function parseBucketWidth(text: string): BucketWidth {
 export function assertBucketCount(width: BucketWidth, hours: number): void {
   const buckets = Math.ceil((hours * 3600) / width.seconds);
   if (buckets > MAX_BUCKETS) {
-    throw new InvalidArgumentError('bucket', `'${width.text}' over ${hours} h makes ${buckets} buckets per device; at most ${MAX_BUCKETS}: choose a wider bucket`);
+    throw new InvalidArgumentError(
+      'bucket',
+      `'${width.text}' over ${hours} h makes ${buckets} buckets per device; at most ${MAX_BUCKETS}: choose a wider bucket`,
+    );
   }
 }
 
@@ -86,7 +92,10 @@ export function chooseSource(width: BucketWidth, hours: number): TelemetrySource
 export function ruleFor(view: RollupView, width: BucketWidth): RollupRule {
   const rule = ROLLUP_RULES.find((r) => r.view === view) as RollupRule;
   if (!fitsRollup(width, rule)) {
-    throw new InvalidArgumentError('source', `${view} cannot serve buckets of '${width.text}': the width must be a multiple of ${rule.bucketSeconds} s`);
+    throw new InvalidArgumentError(
+      'source',
+      `${view} cannot serve buckets of '${width.text}': the width must be a multiple of ${rule.bucketSeconds} s`,
+    );
   }
   return rule;
 }

@@ -43,7 +43,10 @@ class RowWatcher {
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
 
-  constructor(private readonly db: TestDatabase, private readonly everyMs: number) {}
+  constructor(
+    private readonly db: TestDatabase,
+    private readonly everyMs: number,
+  ) {}
 
   published(deviceId: string, timeMs: number): void {
     const key = `${deviceId}|${timeMs}`;
@@ -165,7 +168,10 @@ async function ladder(engine: Engine, o: LadderOptions, progress: BenchContext['
     for (const rate of rates) {
       const watcher = new RowWatcher(db, pollMs);
       watcher.start();
-      progress.phase(`${engine}: offered ${rate}/s for ${seconds} s`, () => `latest latency ${watcher.latencies.at(-1) ?? '-'} ms, unseen ${watcher.missing}`);
+      progress.phase(
+        `${engine}: offered ${rate}/s for ${seconds} s`,
+        () => `latest latency ${watcher.latencies.at(-1) ?? '-'} ms, unseen ${watcher.missing}`,
+      );
       const started = Date.now();
       const summary = await simulateFleet({
         mqtt: { broker: process.env.MQTT_BROKER, port: Number(process.env.MQTT_PORT), topic: mqtt.shared },
@@ -213,12 +219,16 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
   const partitions = numberFlag(flags, 'partitions', 6);
   const pollMs = numberFlag(flags, 'poll-ms', 100);
   const maxP99Ms = numberFlag(flags, 'max-p99-ms', 5000);
-  const rates = String(flags.rates ?? '1000,2000,4000,8000').split(',').map(Number).filter((r) => r > 0);
+  const rates = String(flags.rates ?? '1000,2000,4000,8000')
+    .split(',')
+    .map(Number)
+    .filter((r) => r > 0);
 
   const engines = String(flags.engines ?? 'timescaledb,postgresql').split(',') as Engine[];
   const steps: Step[] = [];
   // one ladder per storage engine, one after the other, each with its own topics, database and services
-  for (const engine of engines) steps.push(...(await ladder(engine, { devices, seconds, graceS, partitions, pollMs, maxP99Ms, rates }, progress)));
+  for (const engine of engines)
+    steps.push(...(await ladder(engine, { devices, seconds, graceS, partitions, pollMs, maxP99Ms, rates }, progress)));
 
   const figures: Figure[] = [];
   for (const s of steps) {
@@ -226,7 +236,11 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
     figures.push({ metric: `${at}: latency p50`, value: percentile(s.latencies, 50), unit: 'ms' });
     figures.push({ metric: `${at}: latency p99`, value: percentile(s.latencies, 99), unit: 'ms' });
     figures.push({ metric: `${at}: rows visible`, value: s.visible, unit: `of ${s.published}` });
-    figures.push({ metric: `${at}: alert latency p50`, value: percentile(s.alertLatencies, 50), unit: `ms (${s.alertLatencies.length} alerts)` });
+    figures.push({
+      metric: `${at}: alert latency p50`,
+      value: percentile(s.alertLatencies, 50),
+      unit: `ms (${s.alertLatencies.length} alerts)`,
+    });
     figures.push({ metric: `${at}: alert latency p99`, value: percentile(s.alertLatencies, 99), unit: 'ms' });
   }
   const sustainedRate = (engine: Engine) =>
@@ -245,15 +259,25 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
     figures,
     notes: [
       `Simulator (in the benchmark process, ${devices} devices, QoS 1, paced in real time so device time = wall time, 0.1 % of readings spiked) → Mosquitto → bridge → Kafka (${partitions} partitions) → writer (default batch 5000, linger 200 ms) → device_telemetry, and → detector → alerts topic; bridge, writer and detector as their own processes, rates offered in turn (${rates.join(', ')}/s, ${seconds} s each), the whole ladder once per engine (${engines.join(', ')}), each into its own database with its own topics and services.`,
-      'Alert latency = arrival of an anomaly or low-battery alert at a consumer in the benchmark process minus the device time of the reading that raised it; an alert arriving after its step\'s grace period counts in the next step.',
+      "Alert latency = arrival of an anomaly or low-battery alert at a consumer in the benchmark process minus the device time of the reading that raised it; an alert arriving after its step's grace period counts in the next step.",
       `Latency = time of the poll (every ${pollMs} ms, rows at/after the oldest unseen reading) that first saw the row minus the reading's device time: an upper bound, within one poll interval plus one query of the truth. Sustained = every row visible within ${graceS} s after the last publish and p99 <= ${maxP99Ms} ms (--max-p99-ms). The first seconds of each step (connections, JIT, first fetch) are included.`,
     ],
-    detail: steps.map((s) => ({ ...s, latencies: undefined, alertLatencies: undefined, alerts: s.alertLatencies.length, p50: percentile(s.latencies, 50), p90: percentile(s.latencies, 90), p99: percentile(s.latencies, 99), max: percentile(s.latencies, 100) })),
+    detail: steps.map((s) => ({
+      ...s,
+      latencies: undefined,
+      alertLatencies: undefined,
+      alerts: s.alertLatencies.length,
+      p50: percentile(s.latencies, 50),
+      p90: percentile(s.latencies, 90),
+      p99: percentile(s.latencies, 99),
+      max: percentile(s.latencies, 100),
+    })),
   };
 }
 
 export const endToEndBench: Benchmark = {
   name: 'e2e',
-  about: 'simulator → Mosquitto → bridge → Kafka → writer → rows, and → detector → alerts: device→row and device→alert latency p50/p99 at offered rates (--rates 1000,2000,4000,8000 --seconds 60 --max-p99-ms 5000 --engines timescaledb,postgresql)',
+  about:
+    'simulator → Mosquitto → bridge → Kafka → writer → rows, and → detector → alerts: device→row and device→alert latency p50/p99 at offered rates (--rates 1000,2000,4000,8000 --seconds 60 --max-p99-ms 5000 --engines timescaledb,postgresql)',
   run,
 };

@@ -27,7 +27,12 @@ const ROLLUP_SQL = {
 };
 
 /** Runs a statement repeatedly; a run over statement_timeout ends the case (timedOut). */
-async function timeQuery(client: PoolClient, sql: string, repeats: number, onRun: () => void): Promise<{ ms: number[]; rows: number; timedOut: boolean }> {
+async function timeQuery(
+  client: PoolClient,
+  sql: string,
+  repeats: number,
+  onRun: () => void,
+): Promise<{ ms: number[]; rows: number; timedOut: boolean }> {
   const ms: number[] = [];
   let rows: number;
   try {
@@ -52,8 +57,13 @@ async function timeQuery(client: PoolClient, sql: string, repeats: number, onRun
 }
 
 /** Times an analytics library call the same way: one warm-up, then `repeats` timed calls. */
-async function timeCall(call: () => Promise<unknown>, repeats: number, onRun: () => void): Promise<{ ms: number[]; rows: number; timedOut: boolean }> {
-  const size = (r: unknown) => (Array.isArray(r) ? r.length : Array.isArray((r as { points?: unknown[] })?.points) ? (r as { points: unknown[] }).points.length : 1);
+async function timeCall(
+  call: () => Promise<unknown>,
+  repeats: number,
+  onRun: () => void,
+): Promise<{ ms: number[]; rows: number; timedOut: boolean }> {
+  const size = (r: unknown) =>
+    Array.isArray(r) ? r.length : Array.isArray((r as { points?: unknown[] })?.points) ? (r as { points: unknown[] }).points.length : 1;
   const ms: number[] = [];
   let rows = 0;
   try {
@@ -95,7 +105,9 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
     );
     if (db.report.engine === 'timescaledb') {
       // the refresh policies would run into the load (and into the one full refresh after it)
-      await db.pool.query(`SELECT alter_job(job_id, scheduled => false) FROM timescaledb_information.jobs WHERE proc_name = 'policy_refresh_continuous_aggregate'`);
+      await db.pool.query(
+        `SELECT alter_job(job_id, scheduled => false) FROM timescaledb_information.jobs WHERE proc_name = 'policy_refresh_continuous_aggregate'`,
+      );
     }
     const loadStarted = performance.now();
     for (const ix of indexes) await db.pool.query(`DROP INDEX ${ix.name}`);
@@ -123,7 +135,13 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
         progress.phase(`${name} (${i + 1}/${cases.length})`, () => `run ${done}/${repeats}`);
         const { ms: samples, rows, timedOut } = await timeQuery(client, sql, repeats, () => done++);
         if (timedOut) {
-          figures.push({ metric: `${name} p95`, value: Number.POSITIVE_INFINITY, unit: `ms (timed out: > ${timeoutS} s)`, target: '< 100', ok: false });
+          figures.push({
+            metric: `${name} p95`,
+            value: Number.POSITIVE_INFINITY,
+            unit: `ms (timed out: > ${timeoutS} s)`,
+            target: '< 100',
+            ok: false,
+          });
         } else {
           const p95 = percentile(samples, 95);
           figures.push({ metric: `${name} p50`, value: percentile(samples, 50), unit: `ms (${rows} rows)` });
@@ -170,7 +188,13 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
       progress.phase(`${name} (${i + 1}/${calls.length})`, () => `run ${done}/${repeats}`);
       const { ms: samples, rows, timedOut } = await timeCall(call, repeats, () => done++);
       if (timedOut) {
-        figures.push({ metric: `${name} p95`, value: Number.POSITIVE_INFINITY, unit: `ms (timed out: > ${timeoutS} s)`, target: '< 100', ok: false });
+        figures.push({
+          metric: `${name} p95`,
+          value: Number.POSITIVE_INFINITY,
+          unit: `ms (timed out: > ${timeoutS} s)`,
+          target: '< 100',
+          ok: false,
+        });
       } else {
         const p95 = percentile(samples, 95);
         figures.push({ metric: `${name} p50`, value: percentile(samples, 50), unit: `ms (${rows} rows)` });
@@ -196,6 +220,7 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
 
 export const queriesBench: Benchmark = {
   name: 'queries',
-  about: "p50/p95 of the seed's 24-hour queries on raw rows and through the rollups (--devices 200 --hours 24 --repeats 7; 1000 devices is the full 8.64M rows)",
+  about:
+    "p50/p95 of the seed's 24-hour queries on raw rows and through the rollups (--devices 200 --hours 24 --repeats 7; 1000 devices is the full 8.64M rows)",
   run,
 };

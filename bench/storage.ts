@@ -42,7 +42,12 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
       `SELECT count(*)::bigint AS rows, pg_total_relation_size('device_telemetry') AS total,
               pg_table_size('device_telemetry') AS tbl, pg_indexes_size('device_telemetry') AS idx FROM device_telemetry`,
     );
-    plain = { rows: Number(rows[0].rows), totalBytes: Number(rows[0].total), tableBytes: Number(rows[0].tbl), indexBytes: Number(rows[0].idx) };
+    plain = {
+      rows: Number(rows[0].rows),
+      totalBytes: Number(rows[0].total),
+      tableBytes: Number(rows[0].tbl),
+      indexBytes: Number(rows[0].idx),
+    };
   } finally {
     await db.drop();
   }
@@ -70,10 +75,17 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
       `SELECT (SELECT count(*) FROM device_telemetry)::bigint AS rows, d.total_bytes AS total, d.table_bytes + coalesce(d.toast_bytes, 0) AS tbl, d.index_bytes AS idx
          FROM hypertable_detailed_size('device_telemetry') d`,
     );
-    before = { rows: Number(b.rows[0].rows), totalBytes: Number(b.rows[0].total), tableBytes: Number(b.rows[0].tbl), indexBytes: Number(b.rows[0].idx) };
+    before = {
+      rows: Number(b.rows[0].rows),
+      totalBytes: Number(b.rows[0].total),
+      tableBytes: Number(b.rows[0].tbl),
+      indexBytes: Number(b.rows[0].idx),
+    };
     progress.phase('TimescaleDB: compress_chunk on every chunk');
     const cs = performance.now();
-    const c = await ts.pool.query<{ n: string }>(`SELECT count(compress_chunk(c, if_not_compressed => true))::int AS n FROM show_chunks('device_telemetry') c`);
+    const c = await ts.pool.query<{ n: string }>(
+      `SELECT count(compress_chunk(c, if_not_compressed => true))::int AS n FROM show_chunks('device_telemetry') c`,
+    );
     compressS = (performance.now() - cs) / 1000;
     chunks = Number(c.rows[0].n);
     const s = await ts.pool.query<Record<string, string>>(
@@ -87,10 +99,17 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
          JOIN _timescaledb_catalog.chunk c2 ON c1.compressed_chunk_id = c2.id`,
     );
     for (const { t } of tables.rows) {
-      const r = await ts.pool.query<Record<string, string>>(`SELECT ${COLUMNS.map((c) => `sum(pg_column_size(${c}))::bigint AS ${c}`).join(', ')} FROM ${t}`);
+      const r = await ts.pool.query<Record<string, string>>(
+        `SELECT ${COLUMNS.map((c) => `sum(pg_column_size(${c}))::bigint AS ${c}`).join(', ')} FROM ${t}`,
+      );
       for (const c of COLUMNS) columnBytes[c] = (columnBytes[c] ?? 0) + Number(r.rows[0][c]);
     }
-    after = { totalBytes: Number(s.rows[0].total), tableBytes: Number(s.rows[0].tbl), indexBytes: Number(s.rows[0].idx), hypertableBytes: Number(s.rows[0].hyper) };
+    after = {
+      totalBytes: Number(s.rows[0].total),
+      tableBytes: Number(s.rows[0].tbl),
+      indexBytes: Number(s.rows[0].idx),
+      hypertableBytes: Number(s.rows[0].hyper),
+    };
   } finally {
     await ts.drop();
   }
@@ -132,6 +151,7 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
 
 export const storageBench: Benchmark = {
   name: 'storage',
-  about: 'bytes per reading on plain PostgreSQL and compressed on TimescaleDB, same server, for one simulated day (--devices 100 --hours 24)',
+  about:
+    'bytes per reading on plain PostgreSQL and compressed on TimescaleDB, same server, for one simulated day (--devices 100 --hours 24)',
   run,
 };

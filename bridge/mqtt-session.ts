@@ -135,7 +135,8 @@ const PUBACK_FIRST_BYTE = 0x40;
 const RETRIABLE_V5_CONNACK = new Set([0x88, 0x89, 0x97, 0x9f]); // unavailable, busy, quota, rate
 
 export class MqttSession extends EventEmitter<MqttSessionEvents> {
-  private readonly opts: Required<Omit<MqttSessionOptions, 'username' | 'password' | 'tls'>> & Pick<MqttSessionOptions, 'username' | 'password' | 'tls'>;
+  private readonly opts: Required<Omit<MqttSessionOptions, 'username' | 'password' | 'tls'>> &
+    Pick<MqttSessionOptions, 'username' | 'password' | 'tls'>;
   private readonly log: Logger;
   private handler?: MessageHandler;
   private state: State = 'idle';
@@ -335,7 +336,10 @@ export class MqttSession extends EventEmitter<MqttSessionEvents> {
     const unacknowledged = conn.acks.pending;
     const reason = conn.closeReason;
     if (conn.ready) {
-      this.log[this.state === 'running' ? 'warn' : 'info']({ reason, unacknowledged, inFlight: this.counters.inFlight }, 'mqtt disconnected');
+      this.log[this.state === 'running' ? 'warn' : 'info'](
+        { reason, unacknowledged, inFlight: this.counters.inFlight },
+        'mqtt disconnected',
+      );
       this.emit('disconnected', { reason, unacknowledged });
     }
     conn.settleReady(new ConnectionError(`mqtt ${this.opts.host}:${this.opts.port}: ${reason}`));
@@ -636,15 +640,18 @@ export class MqttSession extends EventEmitter<MqttSessionEvents> {
    * (the broker still sees our PINGREQs and keeps us).
    */
   private startPings(conn: Connection, keepaliveSeconds: number): void {
-    conn.pingTimer = setInterval(() => {
-      if (conn.closed) return;
-      if (conn.pingOutstanding && !conn.pingExcused) {
-        return this.close(conn, `no PINGRESP within ${keepaliveSeconds / 2} s`, 'destroy');
-      }
-      conn.pingExcused = conn.paused;
-      conn.pingOutstanding = true;
-      this.send(conn, { cmd: 'pingreq' });
-    }, (keepaliveSeconds * 1000) / 2);
+    conn.pingTimer = setInterval(
+      () => {
+        if (conn.closed) return;
+        if (conn.pingOutstanding && !conn.pingExcused) {
+          return this.close(conn, `no PINGRESP within ${keepaliveSeconds / 2} s`, 'destroy');
+        }
+        conn.pingExcused = conn.paused;
+        conn.pingOutstanding = true;
+        this.send(conn, { cmd: 'pingreq' });
+      },
+      (keepaliveSeconds * 1000) / 2,
+    );
     conn.pingTimer.unref();
   }
 

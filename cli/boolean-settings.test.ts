@@ -37,7 +37,8 @@ function leaves(node: object, prefix = ''): Leaf[] {
   });
 }
 
-const valueAt = (config: object, path: string): unknown => path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], config);
+const valueAt = (config: object, path: string): unknown =>
+  path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], config);
 
 const booleans = Object.entries(SCHEMAS).flatMap(([command, schema]) =>
   leaves(schema)
@@ -48,7 +49,14 @@ const booleans = Object.entries(SCHEMAS).flatMap(([command, schema]) =>
 describe('boolean settings', () => {
   it('are found in every service that has one (an empty list would pass anything)', () => {
     expect(booleans.map((b) => `${b.command} ${b.env}`)).toEqual(
-      expect.arrayContaining(['bridge KAFKA_SSL', 'writer WRITER_SINK_ALERTS', 'writer WRITER_FROM_BEGINNING', 'detector DETECTOR_FROM_BEGINNING', 'simulate SIM_NO_WAIT', 'notify NOTIFY_FROM_BEGINNING']),
+      expect.arrayContaining([
+        'bridge KAFKA_SSL',
+        'writer WRITER_SINK_ALERTS',
+        'writer WRITER_FROM_BEGINNING',
+        'detector DETECTOR_FROM_BEGINNING',
+        'simulate SIM_NO_WAIT',
+        'notify NOTIFY_FROM_BEGINNING',
+      ]),
     );
   });
 
@@ -56,7 +64,12 @@ describe('boolean settings', () => {
     expect(b.format).toBe('boolean-text');
   });
 
-  const TEXTS: [string, boolean][] = [['0', false], ['false', false], ['1', true], ['true', true]];
+  const TEXTS: [string, boolean][] = [
+    ['0', false],
+    ['false', false],
+    ['1', true],
+    ['true', true],
+  ];
   it.each(booleans.flatMap((b) => TEXTS.map(([text, value]) => ({ name: `${b.command} ${b.env}=${text}`, b, text, value }))))(
     '$name reads as it says',
     ({ b, text, value }) => {

@@ -166,7 +166,9 @@ export async function migrate(db: SqlRunner, options: MigrateOptions = {}): Prom
         `SELECT extversion, current_setting('timescaledb.license', true) AS license FROM pg_extension WHERE extname = 'timescaledb'`,
       );
       if (ext.rows.length === 0) {
-        throw new MigrationError('the schema was created with TimescaleDB, but the timescaledb extension is not installed in this database');
+        throw new MigrationError(
+          'the schema was created with TimescaleDB, but the timescaledb extension is not installed in this database',
+        );
       }
       report.timescaledbVersion = String(ext.rows[0].extversion);
       if (ext.rows[0].license === 'apache') {
@@ -201,7 +203,9 @@ export async function migrate(db: SqlRunner, options: MigrateOptions = {}): Prom
       const c = intervalSeconds(compressAfter);
       const r = intervalSeconds(retention);
       if (c !== undefined && r !== undefined && c >= r) {
-        report.warnings.push(`compression after ${compressAfter} is not before retention ${retention}: chunks are dropped before they are compressed`);
+        report.warnings.push(
+          `compression after ${compressAfter} is not before retention ${retention}: chunks are dropped before they are compressed`,
+        );
       }
     } else {
       report.missing = [...MISSING_WITHOUT_TIMESCALEDB];
@@ -379,13 +383,21 @@ async function applyPolicies(db: SqlRunner, opts: { compressAfter: string; reten
         ['end_offset', r.endOffset],
       ];
       out.push(
-        await ensure(db, job, `every ${r.schedule}, window now-${start} .. now-${r.endOffset}`, `refresh ${r.view}`, wanted, async () => {
-          await db.query(`SELECT remove_continuous_aggregate_policy($1::regclass, if_exists => true)`, [r.view]);
-          await db.query(
-            `SELECT add_continuous_aggregate_policy($1::regclass, start_offset => $2::interval, end_offset => $3::interval, schedule_interval => $4::interval)`,
-            [r.view, start, r.endOffset, r.schedule],
-          );
-        }, r.schedule),
+        await ensure(
+          db,
+          job,
+          `every ${r.schedule}, window now-${start} .. now-${r.endOffset}`,
+          `refresh ${r.view}`,
+          wanted,
+          async () => {
+            await db.query(`SELECT remove_continuous_aggregate_policy($1::regclass, if_exists => true)`, [r.view]);
+            await db.query(
+              `SELECT add_continuous_aggregate_policy($1::regclass, start_offset => $2::interval, end_offset => $3::interval, schedule_interval => $4::interval)`,
+              [r.view, start, r.endOffset, r.schedule],
+            );
+          },
+          r.schedule,
+        ),
       );
     }
     return out;
@@ -463,7 +475,9 @@ async function ensure(
 /** A few lines for people: the engine and what this run did. */
 export function formatReport(report: MigrateReport): string {
   const engine =
-    report.engine === 'timescaledb' ? `TimescaleDB ${report.timescaledbVersion} on ${report.serverVersion}` : `${report.serverVersion} without TimescaleDB`;
+    report.engine === 'timescaledb'
+      ? `TimescaleDB ${report.timescaledbVersion} on ${report.serverVersion}`
+      : `${report.serverVersion} without TimescaleDB`;
   const lines = [`engine: ${engine}`];
   lines.push(
     report.applied.length > 0

@@ -16,7 +16,14 @@ export interface LoggedReading {
   timestampMs: number;
 }
 
-export const ALERT_KINDS: readonly AlertKind[] = ['anomaly', 'stuck_sensor', 'low_battery', 'device_inactive', 'device_recovered', 'data_gap'];
+export const ALERT_KINDS: readonly AlertKind[] = [
+  'anomaly',
+  'stuck_sensor',
+  'low_battery',
+  'device_inactive',
+  'device_recovered',
+  'data_gap',
+];
 
 /**
  * Runs a fresh detector over `history` (ascending Kafka time, as many partitions merged) the way
@@ -27,7 +34,12 @@ export const ALERT_KINDS: readonly AlertKind[] = ['anomaly', 'stuck_sensor', 'lo
  * cool-downs and silence episodes at `fromMs` are the live ones. Returns the alerts whose
  * triggering reading lies in [fromMs, toMs), the range an alert belongs to by its id.
  */
-export function runBacktest(history: readonly LoggedReading[], settings: DetectorSettings, range: { fromMs: number; toMs: number }, tickMs: number): Alert[] {
+export function runBacktest(
+  history: readonly LoggedReading[],
+  settings: DetectorSettings,
+  range: { fromMs: number; toMs: number },
+  tickMs: number,
+): Alert[] {
   const detector = new Detector(settings);
   const raised: Alert[] = [];
   let nextTickMs = Number.NaN;
@@ -99,7 +111,8 @@ export function compareAlerts(candidate: readonly Alert[], live: readonly Alert[
     out.onlyOld.push(a);
     perKind[a.kind].onlyOld++;
   }
-  const order = (x: Alert, y: Alert) => x.reading_time - y.reading_time || (x.device_id < y.device_id ? -1 : x.device_id > y.device_id ? 1 : 0);
+  const order = (x: Alert, y: Alert) =>
+    x.reading_time - y.reading_time || (x.device_id < y.device_id ? -1 : x.device_id > y.device_id ? 1 : 0);
   out.onlyNew.sort(order);
   out.onlyOld.sort(order);
   out.both.sort(order);

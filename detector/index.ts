@@ -78,7 +78,12 @@ export async function run(argv: string[]): Promise<void> {
   await consumer.subscribe({ topics: [config.kafka.telemetryTopic], fromBeginning: config.service.fromBeginning });
   await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: loop.eachBatch });
   logger.info(
-    { topic: config.kafka.telemetryTopic, alerts: config.kafka.alertsTopic, group: config.service.groupId, zThreshold: config.detector.zThreshold },
+    {
+      topic: config.kafka.telemetryTopic,
+      alerts: config.kafka.alertsTopic,
+      group: config.service.groupId,
+      zThreshold: config.detector.zThreshold,
+    },
     'detector running',
   );
 }

@@ -37,7 +37,9 @@ export function recallByKind(
   judgedAfterS: number = silenceJudgedAfterSeconds(),
 ): Record<'spike' | 'drift' | 'stuck' | 'dropout', KindRecall> {
   const found = (e: GroundTruthEvent, kind: Alert['kind'], fromUs: number, toUs: number): boolean =>
-    alerts.some((a) => a.kind === kind && a.device_id === e.device_id && a.metric === e.metric && a.reading_time >= fromUs && a.reading_time <= toUs);
+    alerts.some(
+      (a) => a.kind === kind && a.device_id === e.device_id && a.metric === e.metric && a.reading_time >= fromUs && a.reading_time <= toUs,
+    );
   const score = (list: readonly GroundTruthEvent[], hit: (e: GroundTruthEvent) => boolean): KindRecall => {
     const n = list.filter(hit).length;
     return { events: list.length, found: n, recall: list.length === 0 ? Number.NaN : n / list.length };

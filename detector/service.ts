@@ -10,13 +10,7 @@ import type { Alert, Reading } from '../schemas';
 import { sendAlerts } from './alert-send';
 import { Detector } from './detector';
 import { DetectorPrometheus } from './prometheus';
-import {
-  alertsFromTimestampMs,
-  commitMetadata,
-  CommitPosition,
-  parseCommitMetadata,
-  replayFromTimestampMs,
-} from './replay-plan';
+import { alertsFromTimestampMs, commitMetadata, CommitPosition, parseCommitMetadata, replayFromTimestampMs } from './replay-plan';
 import type { DetectorSettings } from './settings';
 
 export interface DetectorLoopOptions {
@@ -126,7 +120,10 @@ export class DetectorLoop {
     resolveOffset(last.offset);
     this.next.set(batch.partition, next);
     this.lastBatchWallMs = Date.now();
-    this.metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(BigInt(batch.highWatermark) - next)));
+    this.metrics.lag.set(
+      { topic: batch.topic, partition: String(batch.partition) },
+      Math.max(0, Number(BigInt(batch.highWatermark) - next)),
+    );
     await heartbeat();
   };
 

@@ -45,7 +45,9 @@ export function configTable(schema: object): string {
   const rows: string[] = ['| key | env | default | format | meaning |', '| --- | --- | --- | --- | --- |'];
   for (const { key, leaf } of settings(schema)) {
     const shown = leaf.sensitive ? '(secret)' : `\`${JSON.stringify(leaf.default)}\``;
-    rows.push(`| ${key} | ${leaf.env ? `\`${leaf.env}\`` : ''} | ${shown} | ${markdownText(formatName(leaf.format))} | ${markdownText(leaf.doc ?? '')} |`);
+    rows.push(
+      `| ${key} | ${leaf.env ? `\`${leaf.env}\`` : ''} | ${shown} | ${markdownText(formatName(leaf.format))} | ${markdownText(leaf.doc ?? '')} |`,
+    );
   }
   return rows.join('\n');
 }

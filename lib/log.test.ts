@@ -25,7 +25,10 @@ describe('logging never shows a secret', () => {
     ['a writer config under a key', (log: ReturnType<typeof createLogger>) => log.info({ config: writer }, 'config')],
     ['one section', (log: ReturnType<typeof createLogger>) => log.info({ kafka: writer.kafka, postgres: writer.postgres })],
     ['the KafkaJS security options', (log: ReturnType<typeof createLogger>) => log.info(kafkaSecurityOptions(writer.kafka))],
-    ['the KafkaJS options under a key', (log: ReturnType<typeof createLogger>) => log.info({ options: kafkaSecurityOptions(writer.kafka) })],
+    [
+      'the KafkaJS options under a key',
+      (log: ReturnType<typeof createLogger>) => log.info({ options: kafkaSecurityOptions(writer.kafka) }),
+    ],
     ['a child logger', (log: ReturnType<typeof createLogger>) => log.child({ component: 'x' }).warn({ config: bridge })],
   ])('%s', (_name, write) => {
     const { logger, text } = capture();

@@ -22,7 +22,13 @@ describe('mqttTlsOptions', () => {
   });
 
   it('reads the CA, the client certificate and key; an IP address is checked but not sent as SNI', () => {
-    const env = { MQTT_TLS: '1', MQTT_BROKER: '127.0.0.1', MQTT_CA_FILE: '/ca.pem', MQTT_CERT_FILE: '/client.pem', MQTT_KEY_FILE: '/client-key.pem' };
+    const env = {
+      MQTT_TLS: '1',
+      MQTT_BROKER: '127.0.0.1',
+      MQTT_CA_FILE: '/ca.pem',
+      MQTT_CERT_FILE: '/client.pem',
+      MQTT_KEY_FILE: '/client-key.pem',
+    };
     expect(mqttTlsOptions(load(env), readFile)).toEqual({
       rejectUnauthorized: true,
       ca: [Buffer.from('CA')],
@@ -35,7 +41,9 @@ describe('mqttTlsOptions', () => {
   it('names every key that contradicts MQTT_TLS=false, or cannot be read', () => {
     const off = configErrorOf(() => mqttTlsOptions(load({ MQTT_CA_FILE: '/ca.pem', MQTT_SERVER_NAME: 'x' }), readFile));
     expect(off.keys).toEqual(['MQTT_CA_FILE', 'MQTT_SERVER_NAME']);
-    const missing = configErrorOf(() => mqttTlsOptions(load({ MQTT_TLS: 'true', MQTT_CA_FILE: '/nope.pem', MQTT_CERT_FILE: '/client.pem' }), readFile));
+    const missing = configErrorOf(() =>
+      mqttTlsOptions(load({ MQTT_TLS: 'true', MQTT_CA_FILE: '/nope.pem', MQTT_CERT_FILE: '/client.pem' }), readFile),
+    );
     expect(missing.keys).toEqual(['MQTT_KEY_FILE', 'MQTT_CA_FILE']);
     expect(missing.message).toContain('MQTT_KEY_FILE: a client certificate needs both MQTT_CERT_FILE and MQTT_KEY_FILE');
     expect(missing.message).toContain('MQTT_CA_FILE: cannot read /nope.pem: ENOENT');

@@ -31,7 +31,10 @@ export function mqttTlsOptions(
     return undefined;
   }
   if ((config.certFile === '') !== (config.keyFile === '')) {
-    problems.push({ key: config.certFile === '' ? 'MQTT_CERT_FILE' : 'MQTT_KEY_FILE', message: 'a client certificate needs both MQTT_CERT_FILE and MQTT_KEY_FILE' });
+    problems.push({
+      key: config.certFile === '' ? 'MQTT_CERT_FILE' : 'MQTT_KEY_FILE',
+      message: 'a client certificate needs both MQTT_CERT_FILE and MQTT_KEY_FILE',
+    });
   }
   const read: Partial<Record<(typeof files)[number][0], Buffer>> = {};
   for (const [key, file] of files) {
@@ -65,6 +68,7 @@ export function describeTlsError(err: NodeJS.ErrnoException): string | undefined
   if (/CERT|SIGNATURE|ISSUER|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) {
     return `TLS: the broker's certificate is not trusted (${code}: ${err.message}); check MQTT_CA_FILE`;
   }
-  if (code.startsWith('ERR_SSL') || code === 'EPROTO') return `TLS handshake failed (${code}: ${err.message}); is MQTT_PORT the broker's TLS listener?`;
+  if (code.startsWith('ERR_SSL') || code === 'EPROTO')
+    return `TLS handshake failed (${code}: ${err.message}); is MQTT_PORT the broker's TLS listener?`;
   return undefined;
 }

@@ -45,7 +45,14 @@ export function createNotifier(clients: NotifierClients, options: NotifierOption
         alert = codec.decode(message.value);
       } catch (err) {
         if (!(err instanceof DecodeError)) throw err;
-        if (!(await park({ reason: 'undecodable', detail: err.message, source, key: message.key, value: message.value }, keepGoing, heartbeat))) return;
+        if (
+          !(await park(
+            { reason: 'undecodable', detail: err.message, source, key: message.key, value: message.value },
+            keepGoing,
+            heartbeat,
+          ))
+        )
+          return;
       }
       if (alert) {
         const outcome = await deliver(alert, keepGoing, heartbeat);
@@ -83,7 +90,10 @@ export function createNotifier(clients: NotifierClients, options: NotifierOption
       failures++;
       if (v.verdict === 'rejected' && ++refusals >= options.rejectAttempts) return { reason: v.reason, attempts: failures };
       const waitMs = backoff.next();
-      logger.warn({ alertId: alert.alert_id, verdict: v.verdict, reason: v.reason, attempt: failures, retryInMs: waitMs }, 'webhook did not take the alert');
+      logger.warn(
+        { alertId: alert.alert_id, verdict: v.verdict, reason: v.reason, attempt: failures, retryInMs: waitMs },
+        'webhook did not take the alert',
+      );
       if (!(await pause(waitMs, keepGoing, heartbeat))) return 'interrupted';
     }
   }

@@ -6,19 +6,34 @@ import { judge, webhookBody } from './webhook';
 const T = Date.parse('2026-12-01T10:00:00Z') * 1000;
 const alert: Alert = {
   // Any id: the webhook passes it through (the detector's scheme is detector/alert.ts).
-  alert_id: '5f0c2a9e7b41d3c8', device_id: 'dev-7', kind: 'low_battery', metric: 'battery',
-  value: 19.5, mean: null, stddev: null, z: null, threshold: 20, reading_time: T, detected_at: T / 1000 + 5, details: '{"rearm_above":25}',
+  alert_id: '5f0c2a9e7b41d3c8',
+  device_id: 'dev-7',
+  kind: 'low_battery',
+  metric: 'battery',
+  value: 19.5,
+  mean: null,
+  stddev: null,
+  z: null,
+  threshold: 20,
+  reading_time: T,
+  detected_at: T / 1000 + 5,
+  details: '{"rearm_above":25}',
 };
 
 describe('webhook body', () => {
   it('json: the alert with ISO times and its details as an object', () => {
     expect(JSON.parse(webhookBody(alert, 'json'))).toMatchObject({
-      alert_id: alert.alert_id, kind: 'low_battery', reading_time_iso: '2026-12-01T10:00:00.000Z', details: { rearm_above: 25 },
+      alert_id: alert.alert_id,
+      kind: 'low_battery',
+      reading_time_iso: '2026-12-01T10:00:00.000Z',
+      details: { rearm_above: 25 },
     });
   });
 
   it('slack: an incoming-webhook message with the alert as one readable line', () => {
-    expect(JSON.parse(webhookBody(alert, 'slack'))).toEqual({ text: 'iot-pipeline: 2026-12-01T10:00:00.000Z  low_battery       dev-7  battery 19.5 % below 20 %' });
+    expect(JSON.parse(webhookBody(alert, 'slack'))).toEqual({
+      text: 'iot-pipeline: 2026-12-01T10:00:00.000Z  low_battery       dev-7  battery 19.5 % below 20 %',
+    });
   });
 });
 
@@ -56,7 +71,11 @@ describe('notify config', () => {
     } catch (e) {
       err = e;
     }
-    expect((err as ConfigError).keys.sort()).toEqual(['NOTIFY_FORMAT (notify.format)', 'NOTIFY_TIMEOUT_MS (notify.timeoutMs)', 'NOTIFY_WEBHOOK_URL (notify.webhookUrl)']);
+    expect((err as ConfigError).keys.sort()).toEqual([
+      'NOTIFY_FORMAT (notify.format)',
+      'NOTIFY_TIMEOUT_MS (notify.timeoutMs)',
+      'NOTIFY_WEBHOOK_URL (notify.webhookUrl)',
+    ]);
   });
 
   it('takes a flag over the environment', () => {

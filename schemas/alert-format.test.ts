@@ -19,8 +19,12 @@ const base: Alert = {
 describe('alert formatting', () => {
   it('reads as a line an operator understands, per kind', () => {
     expect(formatAlert(base)).toBe('2026-12-02T02:50:00.123Z  anomaly           dev-003  temperature 35.2 (expected 21.3 ± 0.41, z 34.1)');
-    expect(formatAlert({ ...base, kind: 'stuck_sensor', value: 21.4, z: null, threshold: 20 })).toContain('temperature stuck at 21.4 for 20 readings (it normally moves ± 0.41)');
-    expect(formatAlert({ ...base, kind: 'low_battery', metric: 'battery', value: 19.5, threshold: 20 })).toContain('battery 19.5 % below 20 %');
+    expect(formatAlert({ ...base, kind: 'stuck_sensor', value: 21.4, z: null, threshold: 20 })).toContain(
+      'temperature stuck at 21.4 for 20 readings (it normally moves ± 0.41)',
+    );
+    expect(formatAlert({ ...base, kind: 'low_battery', metric: 'battery', value: 19.5, threshold: 20 })).toContain(
+      'battery 19.5 % below 20 %',
+    );
     expect(formatAlert({ ...base, kind: 'device_inactive', threshold: 60 })).toContain('longer than 60 s');
     expect(formatAlert({ ...base, kind: 'device_recovered', value: 125.4 })).toContain('after 125 s');
     expect(formatAlert({ ...base, kind: 'data_gap', value: 3 })).toContain('3 readings missing');

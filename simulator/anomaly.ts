@@ -34,12 +34,7 @@ export interface ActiveAnomaly {
 const METRICS: readonly Metric[] = ['temperature', 'humidity'];
 
 /** Rolls whether an anomaly starts with this reading; draws from `rng` only when one does. */
-export function maybeStartAnomaly(
-  rng: Random,
-  settings: AnomalySettings,
-  startMs: number,
-  startSeq: number,
-): ActiveAnomaly | null {
+export function maybeStartAnomaly(rng: Random, settings: AnomalySettings, startMs: number, startSeq: number): ActiveAnomaly | null {
   if (settings.kinds.length === 0 || !rng.chance(settings.rate)) return null;
   const kind = settings.kinds[rng.int(settings.kinds.length)];
   return {

@@ -13,27 +13,56 @@ describe('simulator options', () => {
     const c = configOf([]);
     expect(c.fleet.deviceCount).toBe(10);
     expect(c.fleet.interval).toBe(5);
-    expect(c.mqtt).toMatchObject({ broker: 'localhost', port: 1883, topic: 'portfolio/telemetry', qos: 1, version: 4, perDeviceTopics: false });
+    expect(c.mqtt).toMatchObject({
+      broker: 'localhost',
+      port: 1883,
+      topic: 'portfolio/telemetry',
+      qos: 1,
+      version: 4,
+      perDeviceTopics: false,
+    });
     expect(c.fleet.seed).toBeNull();
     expect(c.fleet.timestampFormat).toBe('s.ms');
     expect(c.anomalies.kinds).toEqual(['spike', 'stuck', 'drift']);
   });
 
   it('reads the seed environment variables', () => {
-    const c = configOf([], { DEVICE_COUNT: '50', INTERVAL: '2', MQTT_BROKER: 'mqtt.local', MQTT_PORT: '1884', MQTT_TOPIC: 'plant/telemetry' });
+    const c = configOf([], {
+      DEVICE_COUNT: '50',
+      INTERVAL: '2',
+      MQTT_BROKER: 'mqtt.local',
+      MQTT_PORT: '1884',
+      MQTT_TOPIC: 'plant/telemetry',
+    });
     expect(c.fleet.deviceCount).toBe(50);
     expect(c.fleet.interval).toBe(2);
     expect(c.mqtt).toMatchObject({ broker: 'mqtt.local', port: 1884, topic: 'plant/telemetry' });
   });
 
   it('takes the seed flags, which win over the environment', () => {
-    const c = configOf(['--device-count', '5', '--interval', '2', '--broker', 'localhost', '--topic', 'portfolio/telemetry'], { DEVICE_COUNT: '50' });
+    const c = configOf(['--device-count', '5', '--interval', '2', '--broker', 'localhost', '--topic', 'portfolio/telemetry'], {
+      DEVICE_COUNT: '50',
+    });
     expect(c.fleet.deviceCount).toBe(5);
     expect(c.fleet.interval).toBe(2);
   });
 
   it('takes --flag=value, fractional intervals and boolean flags', () => {
-    const c = configOf(['--interval=0.25', '--no-wait', '--with-seq', '--per-device-topics', '--qos', '0', '--mqtt-version', '5', '--seed', '42', '--anomaly-kinds', 'spike,drift', '--progress=false']);
+    const c = configOf([
+      '--interval=0.25',
+      '--no-wait',
+      '--with-seq',
+      '--per-device-topics',
+      '--qos',
+      '0',
+      '--mqtt-version',
+      '5',
+      '--seed',
+      '42',
+      '--anomaly-kinds',
+      'spike,drift',
+      '--progress=false',
+    ]);
     expect(c.fleet.interval).toBe(0.25);
     expect(c.fleet.noWait).toBe(true);
     expect(c.fleet.withSeq).toBe(true);
@@ -52,10 +81,29 @@ describe('simulator options', () => {
 
   it('names every bad key at once, by flag or by environment variable', () => {
     const err = configErrorOf(() =>
-      parseArgs(['--device-count', '0', '--qos', '2', '--bogus', '--timestamp-format', 'x', '--spike-sigma', '3', '--seed', '-1', '--start', 'yesterday', 'extra', '--topic'], {
-        INTERVAL: 'abc',
-        MQTT_PORT: '99999',
-      }),
+      parseArgs(
+        [
+          '--device-count',
+          '0',
+          '--qos',
+          '2',
+          '--bogus',
+          '--timestamp-format',
+          'x',
+          '--spike-sigma',
+          '3',
+          '--seed',
+          '-1',
+          '--start',
+          'yesterday',
+          'extra',
+          '--topic',
+        ],
+        {
+          INTERVAL: 'abc',
+          MQTT_PORT: '99999',
+        },
+      ),
     );
     expect(err.keys).toEqual(
       expect.arrayContaining([
@@ -77,7 +125,9 @@ describe('simulator options', () => {
   });
 
   it('checks rules between keys', () => {
-    const err = configErrorOf(() => parseArgs(['--timestamp-format', 's', '--interval', '0.5', '--drop-rate', '0.6', '--late-rate', '0.6'], {}));
+    const err = configErrorOf(() =>
+      parseArgs(['--timestamp-format', 's', '--interval', '0.5', '--drop-rate', '0.6', '--late-rate', '0.6'], {}),
+    );
     expect(err.keys).toEqual(['--interval (fleet.interval)', '--drop-rate (faults.dropRate)']);
     expect(err.message).toMatch(/1 s precision/);
     const tooFast = configErrorOf(() => parseArgs(['--device-count', '1', '--rate', '5000'], {}));
@@ -100,7 +150,26 @@ describe('simulator options', () => {
   it('prints help listing every flag with its default and environment variable', () => {
     expect(parseArgs(['--help'], {})).toEqual({ help: true });
     const text = usage(SIMULATOR_FLAGS);
-    for (const flag of ['--device-count', '--interval', '--broker', '--port', '--topic', '--rate', '--seed', '--count', '--duration', '--qos', '--with-seq', '--mqtt-version', '--ground-truth', '--start', '--speedup', '--no-wait', '--progress', '--per-device-topics']) {
+    for (const flag of [
+      '--device-count',
+      '--interval',
+      '--broker',
+      '--port',
+      '--topic',
+      '--rate',
+      '--seed',
+      '--count',
+      '--duration',
+      '--qos',
+      '--with-seq',
+      '--mqtt-version',
+      '--ground-truth',
+      '--start',
+      '--speedup',
+      '--no-wait',
+      '--progress',
+      '--per-device-topics',
+    ]) {
       expect(text).toContain(flag);
     }
     expect(text).toContain('[DEVICE_COUNT]');

@@ -68,7 +68,8 @@ export class Publisher {
 
     client.on('error', (err) => {
       // Refused connections repeat while the broker is down; say it once per outage.
-      if (!warnedOffline) log.warn({ err: describeTlsError(err as NodeJS.ErrnoException) ?? err.message }, 'MQTT connection error; retrying with backoff');
+      if (!warnedOffline)
+        log.warn({ err: describeTlsError(err as NodeJS.ErrnoException) ?? err.message }, 'MQTT connection error; retrying with backoff');
       warnedOffline = true;
     });
     client.on('reconnect', () => {
@@ -139,10 +140,7 @@ export class Publisher {
       const left = deadline - Date.now();
       if (left <= 0) return false;
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        new Promise<void>((r) => this.waiters.push(r)),
-        new Promise<void>((r) => (timer = setTimeout(r, left))),
-      ]);
+      await Promise.race([new Promise<void>((r) => this.waiters.push(r)), new Promise<void>((r) => (timer = setTimeout(r, left)))]);
       clearTimeout(timer);
     }
     return true;

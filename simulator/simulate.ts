@@ -88,7 +88,16 @@ export async function runSimulation(config: SimulatorConfig, hooks: RunHooks = {
 
   const tls = mqttTlsOptions(mqtt);
   log.info(
-    { seed, devices: plan.deviceCount, intervalSeconds: plan.intervalMs / 1000, broker: `${mqtt.broker}:${mqtt.port}`, topic: mqtt.perDeviceTopics ? 'devices/<id>/telemetry' : mqtt.topic, qos: mqtt.qos, count: fleet.count || null, duration: fleet.duration || null },
+    {
+      seed,
+      devices: plan.deviceCount,
+      intervalSeconds: plan.intervalMs / 1000,
+      broker: `${mqtt.broker}:${mqtt.port}`,
+      topic: mqtt.perDeviceTopics ? 'devices/<id>/telemetry' : mqtt.topic,
+      qos: mqtt.qos,
+      count: fleet.count || null,
+      duration: fleet.duration || null,
+    },
     'simulator starting',
   );
   const publisher = await Publisher.connect(

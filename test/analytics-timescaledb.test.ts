@@ -16,7 +16,12 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const now = Date.now();
 const reading = (msAgo: number, temperature: number): TelemetryRow => ({
-  time: new Date(now - msAgo), device_id: 'device-x', firmware: '1.0.0', temperature, humidity: 50, battery: 90,
+  time: new Date(now - msAgo),
+  device_id: 'device-x',
+  firmware: '1.0.0',
+  temperature,
+  humidity: 50,
+  battery: 90,
 });
 
 let db: TestDatabase;

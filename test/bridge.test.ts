@@ -9,7 +9,14 @@ const NOW_S = Math.floor(Date.now() / 1000);
 
 function payload(device: string, seq: number, extra: Record<string, unknown> = {}): string {
   return JSON.stringify({
-    device_id: device, firmware: '1.0.0', temperature: 21.5, humidity: 40, battery: 77, timestamp: NOW_S - 3600 + seq, seq, ...extra,
+    device_id: device,
+    firmware: '1.0.0',
+    temperature: 21.5,
+    humidity: 40,
+    battery: 77,
+    timestamp: NOW_S - 3600 + seq,
+    seq,
+    ...extra,
   });
 }
 
@@ -67,7 +74,12 @@ describe('bridge', () => {
     const codec = await telemetryCodec(topics.telemetry);
     const good = await readTopic(topics.telemetry, bad.length + 1);
     const readings = good.map((m) => codec.decode(m.value));
-    expect(readings.filter((r) => r.device_id === 'dev-good').map((r) => r.seq).sort()).toEqual(bad.map((_, i) => 100 + i));
+    expect(
+      readings
+        .filter((r) => r.device_id === 'dev-good')
+        .map((r) => r.seq)
+        .sort(),
+    ).toEqual(bad.map((_, i) => 100 + i));
     expect(readings.find((r) => r.device_id === 'dev-b')?.seq).toBe(200);
 
     expect(await bridge.metricValue('iot_bridge_messages_rejected_total')).toBe(bad.length);
@@ -111,7 +123,9 @@ describe('bridge', () => {
       await startBridge({ ...group, BRIDGE_CLIENT_ID: `${mqttTopics.shareGroup}-b` }),
     ];
     const total = 2000;
-    await Promise.all(Array.from({ length: total }, (_, seq) => publishQos1(publisher, mqttTopics.shared, payload(`dev-${seq % 20}`, seq))));
+    await Promise.all(
+      Array.from({ length: total }, (_, seq) => publishQos1(publisher, mqttTopics.shared, payload(`dev-${seq % 20}`, seq))),
+    );
 
     const codec = await telemetryCodec(topics.telemetry);
     const messages = await readTopic(topics.telemetry, total, 120000);

@@ -4,7 +4,16 @@ import { Pool } from 'pg';
 import { run } from '../db';
 import { loadDbConfig } from '../db/config';
 import { loadMigrations, migrate, MigrateLogger, MigrateReport } from '../db/migrate';
-import { ArrayResult, EXPECTED_FIELDS, expectedResults, fixtureReadings, insertReadings, normalizeResult, SEED_SQL, SeedQuery } from '../testkit/seed-queries';
+import {
+  ArrayResult,
+  EXPECTED_FIELDS,
+  expectedResults,
+  fixtureReadings,
+  insertReadings,
+  normalizeResult,
+  SEED_SQL,
+  SeedQuery,
+} from '../testkit/seed-queries';
 import { createTestDatabase, TestDatabase } from '../testkit/pg';
 
 /**
@@ -48,7 +57,9 @@ describe('migrate on the environment PostgreSQL', () => {
   });
 
   it('migrates a fresh database, and a second run changes nothing', async () => {
-    const expected = loadMigrations().filter((m) => m.engine === null || m.engine === first.engine).map((m) => m.name);
+    const expected = loadMigrations()
+      .filter((m) => m.engine === null || m.engine === first.engine)
+      .map((m) => m.name);
     expect(first.applied).toEqual(expected);
     expect(second.applied).toEqual([]);
     expect(second.alreadyApplied).toEqual(expected);
@@ -66,7 +77,8 @@ describe('migrate on the environment PostgreSQL', () => {
     expect(first.missing).toEqual(['hypertable', 'compression', 'retention policy', 'continuous aggregates']);
     for (const log of [firstLog, secondLog]) {
       expect(log.warnings).toHaveLength(1);
-      for (const word of ['hypertable', 'compression', 'retention', 'continuous aggregates', 'time_bucket']) expect(log.warnings[0]).toContain(word);
+      for (const word of ['hypertable', 'compression', 'retention', 'continuous aggregates', 'time_bucket'])
+        expect(log.warnings[0]).toContain(word);
     }
     const views = await db.pool.query(`SELECT table_name FROM information_schema.views WHERE table_schema = 'public' ORDER BY 1`);
     expect(views.rows).toEqual([{ table_name: 'device_telemetry_1h' }, { table_name: 'device_telemetry_1m' }]);
@@ -137,7 +149,9 @@ describe('migrate run concurrently', () => {
     try {
       const reports = await Promise.all(pools.map((p) => migrate(p, { logger: recorder(), engine: ENGINE })));
       const applied = reports.flatMap((r) => r.applied).sort();
-      const expected = loadMigrations().filter((m) => m.engine === null || m.engine === reports[0].engine).map((m) => m.name);
+      const expected = loadMigrations()
+        .filter((m) => m.engine === null || m.engine === reports[0].engine)
+        .map((m) => m.name);
       expect(applied).toEqual(expected);
       const log = await db.pool.query('SELECT version, count(*)::int AS n FROM schema_migrations GROUP BY version');
       expect(log.rows.every((r) => r.n === 1)).toBe(true);
@@ -149,7 +163,15 @@ describe('migrate run concurrently', () => {
 });
 
 describe('iot-pipeline migrate (the command)', () => {
-  const KEYS = ['POSTGRES_HOST', 'POSTGRES_PORT', 'POSTGRES_DB', 'POSTGRES_USER', 'POSTGRES_PASSWORD', 'TELEMETRY_RETENTION', 'MIGRATE_WAIT_SECONDS'];
+  const KEYS = [
+    'POSTGRES_HOST',
+    'POSTGRES_PORT',
+    'POSTGRES_DB',
+    'POSTGRES_USER',
+    'POSTGRES_PASSWORD',
+    'TELEMETRY_RETENTION',
+    'MIGRATE_WAIT_SECONDS',
+  ];
   const saved = Object.fromEntries(KEYS.map((k) => [k, process.env[k]]));
   let db: TestDatabase;
   beforeAll(async () => {

@@ -99,7 +99,13 @@ function expectSameRollup(what: string, got: Row[], raw: Row[]): void {
     for (const column of Object.keys(r).filter((k) => ROUNDED.test(k))) {
       const [a, b] = [got[i][column] as number | null, r[column] as number | null];
       if (a === null || b === null) expect({ what, key: r.key, column, value: a }).toEqual({ what, key: r.key, column, value: b });
-      else expect({ what, key: r.key, column, off: Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b)) }).toEqual({ what, key: r.key, column, off: true });
+      else
+        expect({ what, key: r.key, column, off: Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b)) }).toEqual({
+          what,
+          key: r.key,
+          column,
+          off: true,
+        });
     }
   }
 }
@@ -138,7 +144,10 @@ async function materializations(pool: Pool): Promise<Map<string, { table: string
 /** What the rollups store: the state tables on plain PostgreSQL, the materialized rows on TimescaleDB. */
 async function stored(pool: Pool, engine: Engine): Promise<unknown[]> {
   const caggs = await materializations(pool);
-  const relations = engine === 'timescaledb' ? CONTINUOUS_AGGREGATES.map((v) => caggs.get(v)!.table) : ['device_telemetry_1m_state', 'device_telemetry_1h_state'];
+  const relations =
+    engine === 'timescaledb'
+      ? CONTINUOUS_AGGREGATES.map((v) => caggs.get(v)!.table)
+      : ['device_telemetry_1m_state', 'device_telemetry_1h_state'];
   const { rows } = await pool.query(
     `SELECT * FROM (${relations.map((r, i) => `SELECT ${i} AS r, to_jsonb(t) AS row FROM ${r} t`).join(' UNION ALL ')}) u ORDER BY r, row::text`,
   );
@@ -258,17 +267,25 @@ describe('rollups on plain PostgreSQL: the state tables', () => {
     );
     await db.pool.query('ANALYZE device_telemetry, device_telemetry_1m_state, device_telemetry_1h_state');
     // 0004's views over the raw table, for the comparison
-    const old = readFileSync(path.join(defaultMigrationsDir(), '0004_rollups.postgresql.sql'), 'utf8').replace(/VIEW (device_telemetry_1[mh])/g, 'VIEW $1_raw_view');
+    const old = readFileSync(path.join(defaultMigrationsDir(), '0004_rollups.postgresql.sql'), 'utf8').replace(
+      /VIEW (device_telemetry_1[mh])/g,
+      'VIEW $1_raw_view',
+    );
     await db.pool.query(old);
 
     // one range for both reads: the last 24 h, at the time of the load
     const since = new Date(Date.now() - 24 * 3600_000);
     const queries = {
-      'fleet, 5-minute buckets from the 1-minute rollup': ['device_telemetry_1m', (v: string) =>
-        `SELECT time_bucket('5 minutes', bucket) AS b, sum(reading_count) AS n, sum(avg_temperature * reading_count) / sum(reading_count) AS t
-           FROM ${v} WHERE bucket >= $1 GROUP BY 1 ORDER BY 1`],
-      'per device, hourly from the 1-hour rollup': ['device_telemetry_1h', (v: string) =>
-        `SELECT bucket, device_id, reading_count, avg_temperature, min_battery FROM ${v} WHERE bucket >= $1 ORDER BY 1, 2`],
+      'fleet, 5-minute buckets from the 1-minute rollup': [
+        'device_telemetry_1m',
+        (v: string) =>
+          `SELECT time_bucket('5 minutes', bucket) AS b, sum(reading_count) AS n, sum(avg_temperature * reading_count) / sum(reading_count) AS t
+           FROM ${v} WHERE bucket >= $1 GROUP BY 1 ORDER BY 1`,
+      ],
+      'per device, hourly from the 1-hour rollup': [
+        'device_telemetry_1h',
+        (v: string) => `SELECT bucket, device_id, reading_count, avg_temperature, min_battery FROM ${v} WHERE bucket >= $1 ORDER BY 1, 2`,
+      ],
     } as const;
     for (const [name, [view, sql]] of Object.entries(queries)) {
       const [beforeS, before] = await seconds(() => db.pool.query(sql(`${view}_raw_view`), [since]));
@@ -310,8 +327,26 @@ describe('rollups on TimescaleDB: continuous aggregates, refreshed', () => {
     const lateUs = NOW_US - 2 * 86_400e6 + 17e6;
     const newUs = Math.max(...[...caggs.values()].map((c) => c.watermark.getTime())) * 1000 + 60e6 + 5e6;
     const extra = [
-      { device_id: 'dev-late', time: lateUs, firmware: '1.0.0', temperature: 40, humidity: null, battery: 10, seq: 0, ingested_at: Date.now() },
-      { device_id: 'dev-late', time: newUs, firmware: '1.0.0', temperature: 41, humidity: 51, battery: null, seq: 1, ingested_at: Date.now() },
+      {
+        device_id: 'dev-late',
+        time: lateUs,
+        firmware: '1.0.0',
+        temperature: 40,
+        humidity: null,
+        battery: 10,
+        seq: 0,
+        ingested_at: Date.now(),
+      },
+      {
+        device_id: 'dev-late',
+        time: newUs,
+        firmware: '1.0.0',
+        temperature: 41,
+        humidity: 51,
+        battery: null,
+        seq: 1,
+        ingested_at: Date.now(),
+      },
     ];
     expect((await writeBatch(db.pool, telemetryTable, extra)).inserted).toBe(2);
     for (const view of CONTINUOUS_AGGREGATES) {
@@ -329,8 +364,16 @@ describe('rollups on TimescaleDB: continuous aggregates, refreshed', () => {
 
     await refreshContinuousAggregates(db.pool);
     for (const view of CONTINUOUS_AGGREGATES) {
-      const { rows } = await db.pool.query(`SELECT reading_count::int AS n, temperature_sum, battery_count::int AS b FROM ${view} WHERE device_id = 'dev-late' ORDER BY bucket`);
-      expect({ view, rows }).toEqual({ view, rows: [{ n: 1, temperature_sum: 40, b: 1 }, { n: 1, temperature_sum: 41, b: 0 }] });
+      const { rows } = await db.pool.query(
+        `SELECT reading_count::int AS n, temperature_sum, battery_count::int AS b FROM ${view} WHERE device_id = 'dev-late' ORDER BY bucket`,
+      );
+      expect({ view, rows }).toEqual({
+        view,
+        rows: [
+          { n: 1, temperature_sum: 40, b: 1 },
+          { n: 1, temperature_sum: 41, b: 0 },
+        ],
+      });
     }
     await expectRollupsMatchRaw(db.pool, 'timescaledb');
   });

@@ -3,7 +3,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Pool } from 'pg';
 import { Engine, defaultMigrationsDir, formatReport, migrate, MigrateLogger, MigrateReport, MigrationError } from '../db/migrate';
-import { ArrayResult, EXPECTED_FIELDS, expectedResults, fixtureReadings, insertReadings, normalizeResult, SEED_SQL, SeedQuery } from '../testkit/seed-queries';
+import {
+  ArrayResult,
+  EXPECTED_FIELDS,
+  expectedResults,
+  fixtureReadings,
+  insertReadings,
+  normalizeResult,
+  SEED_SQL,
+  SeedQuery,
+} from '../testkit/seed-queries';
 import { adminSql } from '../testkit/pg-admin';
 import { createTestDatabase, TestDatabase } from '../testkit/pg';
 import { pauseRefreshPolicies } from '../testkit/timescaledb';
@@ -21,7 +30,10 @@ const ROLLUP_COLUMNS = [
   ...['temperature', 'humidity', 'battery'].flatMap((m) => ['avg', 'min', 'max'].map((f) => [`${f}_${m}`, 'double precision'])),
   ['reading_count', 'bigint'],
   // the per-metric counts and sums, on both engines (0004 for TimescaleDB, 0007 for PostgreSQL),
-  ...['temperature', 'humidity', 'battery'].flatMap((m) => [[`${m}_count`, 'bigint'], [`${m}_sum`, 'double precision']]),
+  ...['temperature', 'humidity', 'battery'].flatMap((m) => [
+    [`${m}_count`, 'bigint'],
+    [`${m}_sum`, 'double precision'],
+  ]),
   // and the sums of squares, for standard deviations
   ...['temperature', 'humidity', 'battery'].map((m) => [`${m}_sumsq`, 'double precision']),
 ];
@@ -101,7 +113,9 @@ function recentMicrosecondTime(): string {
 
 async function expectDuplicateRejected(pool: Pool, device: string, time: string): Promise<void> {
   await pool.query(`INSERT INTO device_telemetry (time, device_id, temperature) VALUES ($1, $2, 20)`, [time, device]);
-  await expect(pool.query(`INSERT INTO device_telemetry (time, device_id, temperature) VALUES ($1, $2, 99)`, [time, device])).rejects.toMatchObject({
+  await expect(
+    pool.query(`INSERT INTO device_telemetry (time, device_id, temperature) VALUES ($1, $2, 99)`, [time, device]),
+  ).rejects.toMatchObject({
     code: '23505',
     message: expect.stringMatching(/duplicate key value violates unique constraint/),
   });
@@ -111,9 +125,15 @@ async function expectDuplicateRejected(pool: Pool, device: string, time: string)
   );
   expect(skipped.rowCount).toBe(0);
   // The same device a microsecond later is another reading.
-  const other = await pool.query(`INSERT INTO device_telemetry (time, device_id) VALUES ($1::timestamptz + interval '1 microsecond', $2)`, [time, device]);
+  const other = await pool.query(`INSERT INTO device_telemetry (time, device_id) VALUES ($1::timestamptz + interval '1 microsecond', $2)`, [
+    time,
+    device,
+  ]);
   expect(other.rowCount).toBe(1);
-  const rows = await pool.query<{ temperature: number }>(`SELECT temperature FROM device_telemetry WHERE device_id = $1 AND time = $2`, [device, time]);
+  const rows = await pool.query<{ temperature: number }>(`SELECT temperature FROM device_telemetry WHERE device_id = $1 AND time = $2`, [
+    device,
+    time,
+  ]);
   expect(rows.rows).toEqual([{ temperature: 20 }]);
 }
 
@@ -238,8 +258,12 @@ describe('migrate on TimescaleDB (engine timescaledb)', () => {
         WHERE proc_name LIKE 'policy_%' ORDER BY job_id`,
     );
     const byProc = (p: string) => jobs.rows.filter((j) => j.proc_name === p);
-    expect(byProc('policy_compression')).toEqual([expect.objectContaining({ hypertable_name: 'device_telemetry', config: expect.objectContaining({ compress_after: '7 days' }) })]);
-    expect(byProc('policy_retention')).toEqual([expect.objectContaining({ hypertable_name: 'device_telemetry', config: expect.objectContaining({ drop_after: '90 days' }) })]);
+    expect(byProc('policy_compression')).toEqual([
+      expect.objectContaining({ hypertable_name: 'device_telemetry', config: expect.objectContaining({ compress_after: '7 days' }) }),
+    ]);
+    expect(byProc('policy_retention')).toEqual([
+      expect.objectContaining({ hypertable_name: 'device_telemetry', config: expect.objectContaining({ drop_after: '90 days' }) }),
+    ]);
     const refresh = byProc('policy_refresh_continuous_aggregate');
     expect(refresh.map((j) => [j.config.start_offset, j.config.end_offset, j.schedule])).toEqual([
       ['7 days', '00:01:00', '00:01:00'],
@@ -249,7 +273,11 @@ describe('migrate on TimescaleDB (engine timescaledb)', () => {
 
   it('re-applies a changed policy on the next run and leaves the others alone', async () => {
     const jobIds = async () =>
-      (await db.pool.query<{ proc_name: string; job_id: number }>(`SELECT proc_name, job_id FROM timescaledb_information.jobs WHERE proc_name LIKE 'policy_%' ORDER BY proc_name, job_id`)).rows;
+      (
+        await db.pool.query<{ proc_name: string; job_id: number }>(
+          `SELECT proc_name, job_id FROM timescaledb_information.jobs WHERE proc_name LIKE 'policy_%' ORDER BY proc_name, job_id`,
+        )
+      ).rows;
     const start = await jobIds();
     const changed = await migrate(db.pool, { retention: '30 days', compressAfter: '168 hours', logger: recorder(), engine: 'timescaledb' });
     expect(changed.policies.map((p) => [p.name, p.action])).toEqual([
@@ -258,13 +286,21 @@ describe('migrate on TimescaleDB (engine timescaledb)', () => {
       ['refresh device_telemetry_1m', 'unchanged'],
       ['refresh device_telemetry_1h', 'unchanged'],
     ]);
-    const retention = await db.pool.query<{ drop_after: string }>(`SELECT config->>'drop_after' AS drop_after FROM timescaledb_information.jobs WHERE proc_name = 'policy_retention'`);
+    const retention = await db.pool.query<{ drop_after: string }>(
+      `SELECT config->>'drop_after' AS drop_after FROM timescaledb_information.jobs WHERE proc_name = 'policy_retention'`,
+    );
     expect(retention.rows).toEqual([{ drop_after: '30 days' }]);
 
     // A retention shorter than a rollup's refresh window narrows the window, so rollups outlive raw data.
     const short = await migrate(db.pool, { retention: '2 days', logger: recorder(), engine: 'timescaledb' });
-    expect(short.policies.find((p) => p.name === 'refresh device_telemetry_1h')).toMatchObject({ action: 'updated', setting: expect.stringContaining('86400 seconds') });
-    expect(short.policies.find((p) => p.name === 'refresh device_telemetry_1m')).toMatchObject({ action: 'updated', setting: expect.stringContaining('86400 seconds') });
+    expect(short.policies.find((p) => p.name === 'refresh device_telemetry_1h')).toMatchObject({
+      action: 'updated',
+      setting: expect.stringContaining('86400 seconds'),
+    });
+    expect(short.policies.find((p) => p.name === 'refresh device_telemetry_1m')).toMatchObject({
+      action: 'updated',
+      setting: expect.stringContaining('86400 seconds'),
+    });
 
     const back = await migrate(db.pool, { logger: recorder(), engine: 'timescaledb' });
     expect(back.policies.map((p) => p.action)).toEqual(['unchanged', 'updated', 'updated', 'updated']);
@@ -294,7 +330,14 @@ describe('migrate on TimescaleDB (engine timescaledb)', () => {
     const readings = [];
     for (const device of ['agg-1', 'agg-2']) {
       for (let i = 0; i < 9; i++) {
-        readings.push({ time: new Date(hour + i * 20_000), device_id: device, firmware: '1', temperature: 20 + i, humidity: 50, battery: device === 'agg-1' ? 80 - i : 60 });
+        readings.push({
+          time: new Date(hour + i * 20_000),
+          device_id: device,
+          firmware: '1',
+          temperature: 20 + i,
+          humidity: 50,
+          battery: device === 'agg-1' ? 80 - i : 60,
+        });
       }
     }
     const insert = insertReadings(readings);
@@ -335,7 +378,8 @@ describe('migrate on TimescaleDB (engine timescaledb)', () => {
     ]);
     await db.pool.query(old.text, old.values);
     const job = async (proc: string) =>
-      (await db.pool.query<{ job_id: number }>(`SELECT job_id FROM timescaledb_information.jobs WHERE proc_name = $1`, [proc])).rows[0].job_id;
+      (await db.pool.query<{ job_id: number }>(`SELECT job_id FROM timescaledb_information.jobs WHERE proc_name = $1`, [proc])).rows[0]
+        .job_id;
     // run_job here; test/db-timescaledb.test.ts runs the same jobs through the scheduler
     await db.pool.query(`CALL run_job(${await job('policy_compression')})`);
     await db.pool.query(`CALL run_job(${await job('policy_retention')})`);
@@ -345,14 +389,18 @@ describe('migrate on TimescaleDB (engine timescaledb)', () => {
         WHERE hypertable_name = 'device_telemetry' AND range_end < now() - interval '7 days'`,
     );
     expect(chunks.rows).toEqual([{ compressed: true }]);
-    const rows = await db.pool.query<{ device_id: string }>(`SELECT device_id FROM device_telemetry WHERE device_id IN ('cmp-1', 'expired-1')`);
+    const rows = await db.pool.query<{ device_id: string }>(
+      `SELECT device_id FROM device_telemetry WHERE device_id IN ('cmp-1', 'expired-1')`,
+    );
     expect(rows.rows).toEqual([{ device_id: 'cmp-1' }]);
 
     const again = await db.pool.query(old.text, old.values); // a replay of both readings
     expect(again.rowCount).toBe(1); // the expired one comes back once; the compressed one is skipped
     const cmp = await db.pool.query<{ time: Date }>(`SELECT time FROM device_telemetry WHERE device_id = 'cmp-1'`);
     expect(cmp.rows).toHaveLength(1);
-    await expect(db.pool.query(`INSERT INTO device_telemetry (time, device_id) VALUES ($1, 'cmp-1')`, [cmp.rows[0].time])).rejects.toMatchObject({
+    await expect(
+      db.pool.query(`INSERT INTO device_telemetry (time, device_id) VALUES ($1, 'cmp-1')`, [cmp.rows[0].time]),
+    ).rejects.toMatchObject({
       code: '23505',
     });
   });
@@ -389,13 +437,22 @@ describe('migrate on plain PostgreSQL (engine postgresql, on the same server)', 
     expect(first.engine).toBe('postgresql');
     expect(first.timescaledbVersion).toBeNull();
     expect(await extensionInstalled(db.pool)).toBe(false);
-    expect(first.applied).toEqual(['0001_tables', '0002_time_bucket', '0004_rollups', '0005_roles', '0006_time_bucket_inline', '0007_rollup_state', '0008_time_bucket_timezone']);
+    expect(first.applied).toEqual([
+      '0001_tables',
+      '0002_time_bucket',
+      '0004_rollups',
+      '0005_roles',
+      '0006_time_bucket_inline',
+      '0007_rollup_state',
+      '0008_time_bucket_timezone',
+    ]);
     expect(first.policies).toEqual([]);
     expect(first.missing).toEqual(['hypertable', 'compression', 'retention policy', 'continuous aggregates']);
     expect(firstLog.warnings).toHaveLength(1);
     // the server offers the extension: the warning says the setting chose not to use it
     expect(firstLog.warnings[0]).toMatch(/^TimescaleDB is not used \(MIGRATE_ENGINE=postgresql\)/);
-    for (const word of ['hypertable', 'compression', 'retention', 'continuous aggregates', '30 days']) expect(firstLog.warnings[0]).toContain(word);
+    for (const word of ['hypertable', 'compression', 'retention', 'continuous aggregates', '30 days'])
+      expect(firstLog.warnings[0]).toContain(word);
     expect(second.applied).toEqual([]);
     expect(await fingerprint(db.pool)).toEqual(before);
     expect(formatReport(first)).toContain('without TimescaleDB');
@@ -408,7 +465,9 @@ describe('migrate on plain PostgreSQL (engine postgresql, on the same server)', 
     expect(auto.applied).toEqual([]);
     expect(auto.warnings).toEqual(expect.arrayContaining([expect.stringContaining('converting it is a manual operation')]));
     expect(await extensionInstalled(db.pool)).toBe(false);
-    await expect(migrate(db.pool, { logger: recorder(), engine: 'timescaledb' })).rejects.toThrow(/MIGRATE_ENGINE=timescaledb, but this schema was created on postgresql/);
+    await expect(migrate(db.pool, { logger: recorder(), engine: 'timescaledb' })).rejects.toThrow(
+      /MIGRATE_ENGINE=timescaledb, but this schema was created on postgresql/,
+    );
   });
 
   it('creates the same tables, the identity index, and rollup views with the columns of the continuous aggregates', async () => {
@@ -430,7 +489,18 @@ describe('migrate on plain PostgreSQL (engine postgresql, on the same server)', 
     expect(idx.rows.map((i) => i.indexname)).toEqual(['device_telemetry_device_id_time_idx', 'device_telemetry_time_idx']);
     for (const view of ['device_telemetry_1m', 'device_telemetry_1h']) expect(await columnsOf(db.pool, view)).toEqual(ROLLUP_COLUMNS);
     expect((await columnsOf(db.pool, 'device_alerts')).map((c) => c[0])).toEqual([
-      'alert_id', 'device_id', 'kind', 'metric', 'value', 'mean', 'stddev', 'z', 'threshold', 'reading_time', 'detected_at', 'details',
+      'alert_id',
+      'device_id',
+      'kind',
+      'metric',
+      'value',
+      'mean',
+      'stddev',
+      'z',
+      'threshold',
+      'reading_time',
+      'detected_at',
+      'details',
     ]);
   });
 
@@ -464,7 +534,10 @@ describe('migrate on plain PostgreSQL (engine postgresql, on the same server)', 
 
   it('grants the group roles exactly their privileges, and says on each run when one lacks them', async () => {
     const roles = await db.pool.query(`SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname = ANY($1) ORDER BY 1`, [GROUP_ROLES]);
-    expect(roles.rows).toEqual([{ rolname: 'iot_reader', rolcanlogin: false }, { rolname: 'iot_writer', rolcanlogin: false }]);
+    expect(roles.rows).toEqual([
+      { rolname: 'iot_reader', rolcanlogin: false },
+      { rolname: 'iot_writer', rolcanlogin: false },
+    ]);
     expect(await privileges(db.pool)).toEqual(EXPECTED_PRIVILEGES);
 
     await db.pool.query('REVOKE ALL ON device_telemetry FROM iot_reader');
@@ -474,7 +547,9 @@ describe('migrate on plain PostgreSQL (engine postgresql, on the same server)', 
     ]);
     // The fix the warning gives: the migration file again, as the owner of the tables.
     await db.pool.query(readFileSync(path.join(defaultMigrationsDir(), '0005_roles.sql'), 'utf8'));
-    expect((await migrate(db.pool, { logger: recorder(), engine: 'postgresql' })).warnings.filter((w) => w.includes('group role'))).toEqual([]);
+    expect((await migrate(db.pool, { logger: recorder(), engine: 'postgresql' })).warnings.filter((w) => w.includes('group role'))).toEqual(
+      [],
+    );
     expect(await privileges(db.pool)).toEqual(EXPECTED_PRIVILEGES);
   });
 
@@ -505,7 +580,9 @@ describe('migrate on plain PostgreSQL (engine postgresql, on the same server)', 
       const error = await migrate(db.pool, { migrationsDir: dir, logger: recorder(), engine: 'postgresql' }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(MigrationError);
       expect((error as Error).message).toMatch(/0100_broken\.sql failed: .*no_such_function/);
-      const left = await db.pool.query(`SELECT to_regclass('half_done') AS t, (SELECT count(*)::int FROM schema_migrations WHERE version = 100) AS n`);
+      const left = await db.pool.query(
+        `SELECT to_regclass('half_done') AS t, (SELECT count(*)::int FROM schema_migrations WHERE version = 100) AS n`,
+      );
       expect(left.rows).toEqual([{ t: null, n: 0 }]);
     } finally {
       rmSync(dir, { recursive: true, force: true });

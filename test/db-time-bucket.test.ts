@@ -129,7 +129,10 @@ describe('time_bucket shim (plain PostgreSQL) agrees with TimescaleDB', () => {
   it('across DST changes: the offset applied in UTC, an ambiguous fall-back bucket moved back before the timestamp', async () => {
     // the two changes of TimescaleDB after 2.23 that migration 0008 follows (its comment says more)
     const cases: [string, string][] = [
-      [`TB('1 day 1 hour'::interval, '2054-09-21 17:00+00'::timestamptz, 'Europe/Berlin', "offset" => '-34 days'::interval)`, '2054-09-20 16:00:00+00'],
+      [
+        `TB('1 day 1 hour'::interval, '2054-09-21 17:00+00'::timestamptz, 'Europe/Berlin', "offset" => '-34 days'::interval)`,
+        '2054-09-20 16:00:00+00',
+      ],
       [`TB('15 minutes'::interval, '2024-10-27 00:30+00'::timestamptz, 'Europe/Berlin')`, '2024-10-27 00:30:00+00'],
       [`TB('1 hour'::interval, '2024-11-03 05:30+00'::timestamptz, 'America/New_York')`, '2024-11-03 05:00:00+00'],
     ];
@@ -158,7 +161,14 @@ describe('time_bucket shim after 0006', () => {
         nullable(offset),
         fc.constantFrom(...zones),
         async (w, t, o, off, z) => {
-          const [W, TZ, TS, OTZ, OTS, OFF] = [lit(w, 'interval'), lit(t, 'timestamptz'), lit(t, 'timestamp'), lit(o, 'timestamptz'), lit(o, 'timestamp'), lit(off, 'interval')];
+          const [W, TZ, TS, OTZ, OTS, OFF] = [
+            lit(w, 'interval'),
+            lit(t, 'timestamptz'),
+            lit(t, 'timestamp'),
+            lit(o, 'timestamptz'),
+            lit(o, 'timestamp'),
+            lit(off, 'interval'),
+          ];
           for (const call of [
             `TB(${W}, ${TZ})`,
             `TB(${W}, ${TS})`,
@@ -179,12 +189,27 @@ describe('time_bucket shim after 0006', () => {
   it('is inlined into a query: the plan calls date_bin on the column, not time_bucket', async () => {
     await session.query('CREATE TABLE shim.readings (time timestamptz, local timestamp)');
     const plan = async (expr: string) =>
-      (await session.query<{ 'QUERY PLAN': string }>(`EXPLAIN (VERBOSE) SELECT ${expr} FROM shim.readings`)).rows.map((r) => r['QUERY PLAN']).join('\n');
-    expect(await plan(`time_bucket('1 minute', time)`)).toMatch(/Output: date_bin\('00:01:00'::interval, "time", '2000-01-03 00:00:00\+00'::timestamp with time zone\)$/m);
-    expect(await plan(`time_bucket('5 minutes', local)`)).toMatch(/Output: date_bin\('00:05:00'::interval, local, '2000-01-03 00:00:00'::timestamp without time zone\)$/m);
-    expect(await plan(`time_bucket('1 hour', time, origin => '2024-01-01 00:30+00')`)).toMatch(/Output: date_bin\('01:00:00'::interval, "time", /);
-    expect(await plan(`time_bucket('15 minutes', local, "offset" => '5 minutes')`)).toMatch(/Output: \(date_bin\('00:15:00'::interval, \(local - '00:05:00'::interval\)/);
-    for (const expr of [`time_bucket('1 minute', time)`, `time_bucket('1 month', time)`, `time_bucket('3 months', local)`, `time_bucket('1 day', time, origin => now())`]) {
+      (await session.query<{ 'QUERY PLAN': string }>(`EXPLAIN (VERBOSE) SELECT ${expr} FROM shim.readings`)).rows
+        .map((r) => r['QUERY PLAN'])
+        .join('\n');
+    expect(await plan(`time_bucket('1 minute', time)`)).toMatch(
+      /Output: date_bin\('00:01:00'::interval, "time", '2000-01-03 00:00:00\+00'::timestamp with time zone\)$/m,
+    );
+    expect(await plan(`time_bucket('5 minutes', local)`)).toMatch(
+      /Output: date_bin\('00:05:00'::interval, local, '2000-01-03 00:00:00'::timestamp without time zone\)$/m,
+    );
+    expect(await plan(`time_bucket('1 hour', time, origin => '2024-01-01 00:30+00')`)).toMatch(
+      /Output: date_bin\('01:00:00'::interval, "time", /,
+    );
+    expect(await plan(`time_bucket('15 minutes', local, "offset" => '5 minutes')`)).toMatch(
+      /Output: \(date_bin\('00:15:00'::interval, \(local - '00:05:00'::interval\)/,
+    );
+    for (const expr of [
+      `time_bucket('1 minute', time)`,
+      `time_bucket('1 month', time)`,
+      `time_bucket('3 months', local)`,
+      `time_bucket('1 day', time, origin => now())`,
+    ]) {
       expect({ expr, plan: await plan(expr) }).toEqual({ expr, plan: expect.not.stringContaining('time_bucket') });
     }
   });

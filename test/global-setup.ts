@@ -4,6 +4,8 @@ import { findStack } from '../testkit/stack';
 export default async function globalSetup(): Promise<void> {
   const { endpoints, source } = await findStack();
   Object.assign(process.env, endpoints);
-  process.stdout.write(`\nintegration tests use the ${source}: kafka ${endpoints.KAFKA_BROKERS}, ` +
-    `mqtt ${endpoints.MQTT_BROKER}:${endpoints.MQTT_PORT}, postgres ${endpoints.POSTGRES_HOST}:${endpoints.POSTGRES_PORT}\n`);
+  process.stdout.write(
+    `\nintegration tests use the ${source}: kafka ${endpoints.KAFKA_BROKERS}, ` +
+      `mqtt ${endpoints.MQTT_BROKER}:${endpoints.MQTT_PORT}, postgres ${endpoints.POSTGRES_HOST}:${endpoints.POSTGRES_PORT}\n`,
+  );
 }

@@ -38,7 +38,10 @@ describe('Grafana SQL macro expander', () => {
       200, 30_000, 300_000, 7_200_000, 86_400_000,
     ]);
     expect([formatInterval(200), formatInterval(90_000), formatInterval(3_600_000), formatInterval(1_209_600_000)]).toEqual([
-      '200ms', '90s', '1h', '2w',
+      '200ms',
+      '90s',
+      '1h',
+      '2w',
     ]);
   });
 });

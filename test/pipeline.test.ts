@@ -40,10 +40,14 @@ describe('pipeline end to end: simulator → Mosquitto → bridge → Kafka → 
     });
     expect(summary.acked).toBe(4000);
 
-    await waitUntil('4000 rows', async () => {
-      const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM device_telemetry');
-      return rows[0].n >= 4000;
-    }, 120000);
+    await waitUntil(
+      '4000 rows',
+      async () => {
+        const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM device_telemetry');
+        return rows[0].n >= 4000;
+      },
+      120000,
+    );
     const { rows } = await db.pool.query(
       'SELECT device_id, count(*)::int AS n, count(DISTINCT time)::int AS distinct_times FROM device_telemetry GROUP BY device_id',
     );
@@ -67,7 +71,8 @@ describe('pipeline over TLS: simulator → Mosquitto (mqtts) → bridge → Kafk
 
   beforeAll(async () => {
     const { MQTT_TLS_PORT, MQTT_TLS_CA_FILE } = process.env;
-    if (!MQTT_TLS_PORT || !MQTT_TLS_CA_FILE) throw new Error('the stack has no MQTT TLS listener (MQTT_TLS_PORT, MQTT_TLS_CA_FILE): npm run stack:up makes one');
+    if (!MQTT_TLS_PORT || !MQTT_TLS_CA_FILE)
+      throw new Error('the stack has no MQTT TLS listener (MQTT_TLS_PORT, MQTT_TLS_CA_FILE): npm run stack:up makes one');
     tls = { port: Number(MQTT_TLS_PORT), caFile: MQTT_TLS_CA_FILE };
     db = await createMigratedDatabase('e2e_tls');
     topics = await createTestTopics('e2e-tls', 3);
@@ -81,8 +86,13 @@ describe('pipeline over TLS: simulator → Mosquitto (mqtts) → bridge → Kafk
   it('stores every reading sent over TLS exactly once, the broker checked against the stack CA', async () => {
     const mqttTopics = testMqttTopics();
     const env = {
-      ...topics.env, ...mqttTopics.env, ...db.env, WRITER_GROUP_ID: `writer-${topics.telemetry}`,
-      MQTT_TLS: 'true', MQTT_PORT: String(tls.port), MQTT_CA_FILE: tls.caFile,
+      ...topics.env,
+      ...mqttTopics.env,
+      ...db.env,
+      WRITER_GROUP_ID: `writer-${topics.telemetry}`,
+      MQTT_TLS: 'true',
+      MQTT_PORT: String(tls.port),
+      MQTT_CA_FILE: tls.caFile,
     };
     const bridge = new ServiceProcess('bridge', [], env);
     const writer = new ServiceProcess('writer', [], env);
@@ -96,16 +106,45 @@ describe('pipeline over TLS: simulator → Mosquitto (mqtts) → bridge → Kafk
       dropouts: { rate: 0 },
     });
     expect(summary.acked).toBe(500);
-    await waitUntil('500 rows', async () => (await db.pool.query('SELECT count(*)::int AS n FROM device_telemetry')).rows[0].n >= 500, 120000);
-    const { rows } = await db.pool.query('SELECT count(*)::int AS n, count(DISTINCT (device_id, time))::int AS distinct_ids FROM device_telemetry');
+    await waitUntil(
+      '500 rows',
+      async () => (await db.pool.query('SELECT count(*)::int AS n FROM device_telemetry')).rows[0].n >= 500,
+      120000,
+    );
+    const { rows } = await db.pool.query(
+      'SELECT count(*)::int AS n, count(DISTINCT (device_id, time))::int AS distinct_ids FROM device_telemetry',
+    );
     expect(rows[0]).toEqual({ n: 500, distinct_ids: 500 });
   });
 
   it('refuses a broker whose certificate another CA signed, saying which setting decides', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wrong-ca-'));
     const wrongCa = join(dir, 'ca.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=not the stack CA', '-keyout', join(dir, 'key.pem'), '-out', wrongCa], { stdio: 'ignore' });
-    const bridge = new ServiceProcess('bridge', [], { ...topics.env, MQTT_TLS: 'true', MQTT_PORT: String(tls.port), MQTT_CA_FILE: wrongCa });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=not the stack CA',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        wrongCa,
+      ],
+      { stdio: 'ignore' },
+    );
+    const bridge = new ServiceProcess('bridge', [], {
+      ...topics.env,
+      MQTT_TLS: 'true',
+      MQTT_PORT: String(tls.port),
+      MQTT_CA_FILE: wrongCa,
+    });
     running.push(bridge);
     await bridge.waitForLog(/certificate is not trusted .*check MQTT_CA_FILE/);
     await expect(

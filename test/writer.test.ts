@@ -113,7 +113,10 @@ describe('writer', () => {
     expect(header(dead, DLQ_HEADERS.detail)).toMatch(/magic byte/);
     expect(header(dead, DLQ_HEADERS.source)).toMatch(new RegExp(`^kafka:${topics.telemetry.replace(/\./g, '\\.')}/\\d+@1$`));
     expect(dead.value?.toString()).toBe('not avro at all');
-    await waitUntil('rejected counter', async () => (await writer.metricValue('iot_writer_rejected_total', { reason: 'undecodable' })) === 1);
+    await waitUntil(
+      'rejected counter',
+      async () => (await writer.metricValue('iot_writer_rejected_total', { reason: 'undecodable' })) === 1,
+    );
   });
 
   it('keeps reading records written with a newer compatible schema (BACKWARD evolution)', async () => {

@@ -47,7 +47,16 @@ export function simulateReadings(devices: number, hours: number, seed: number, s
   for (const e of generateFleet(plan, (ev) => events.push(ev))) {
     const r = e.reading;
     readings.push({
-      reading: { device_id: r.device_id, time: r.timeMs * 1000, firmware: r.firmware, temperature: r.temperature, humidity: r.humidity, battery: r.battery, seq: r.seq, ingested_at: e.emitAtMs },
+      reading: {
+        device_id: r.device_id,
+        time: r.timeMs * 1000,
+        firmware: r.firmware,
+        temperature: r.temperature,
+        humidity: r.humidity,
+        battery: r.battery,
+        seq: r.seq,
+        ingested_at: e.emitAtMs,
+      },
       emitAtMs: e.emitAtMs,
     });
   }
@@ -70,7 +79,12 @@ export function detect(readings: SimulatedFleet['readings'], settings: DetectorS
 }
 
 /** Simulate and detect in one go. */
-export function simulate(devices: number, hours: number, seed: number, sim: Record<string, unknown>): { alerts: Alert[]; events: GroundTruthEvent[] } {
+export function simulate(
+  devices: number,
+  hours: number,
+  seed: number,
+  sim: Record<string, unknown>,
+): { alerts: Alert[]; events: GroundTruthEvent[] } {
   const { readings, events } = simulateReadings(devices, hours, seed, sim);
   return { alerts: detect(readings), events };
 }

@@ -61,7 +61,13 @@ function panelQueries(dashboard: Dashboard, panel: Panel): DashboardQuery[] {
     const where = `${dashboard.title} / ${panel.title} [${t.refId}]`;
     const text = t.rawSql ?? t.expr;
     if (!text) throw new Error(`${where}: neither rawSql nor expr`);
-    return { where, datasourceUid: uidOf(t.datasource ?? panel.datasource, where), text, format: t.format ?? 'time_series', minInterval: panel.interval };
+    return {
+      where,
+      datasourceUid: uidOf(t.datasource ?? panel.datasource, where),
+      text,
+      format: t.format ?? 'time_series',
+      minInterval: panel.interval,
+    };
   });
   return [...own, ...nested];
 }
@@ -80,7 +86,12 @@ export function dashboardQueries(): DashboardQuery[] {
       .filter((a) => a.target)
       .map((a) => {
         const where = `${dashboard.title} / annotation ${a.name}`;
-        return { where, datasourceUid: uidOf(a.target!.datasource ?? a.datasource, where), text: a.target!.rawSql ?? a.target!.expr ?? '', format: 'table' };
+        return {
+          where,
+          datasourceUid: uidOf(a.target!.datasource ?? a.datasource, where),
+          text: a.target!.rawSql ?? a.target!.expr ?? '',
+          format: 'table',
+        };
       }),
   ]);
 }

@@ -25,7 +25,14 @@ export function hostilePayloads(nowMs: number, maxPayloadBytes = 16384): Hostile
   const ts = nowS - 3600; // valid: an hour ago
   /** A valid reading of a hostile device, with some fields replaced (undefined drops one). */
   const doc = (over: Record<string, unknown> = {}): string => {
-    const base: Record<string, unknown> = { device_id: 'hostile-1', firmware: '1.0.0', temperature: 21.5, humidity: 40, battery: 80, timestamp: ts };
+    const base: Record<string, unknown> = {
+      device_id: 'hostile-1',
+      firmware: '1.0.0',
+      temperature: 21.5,
+      humidity: 40,
+      battery: 80,
+      timestamp: ts,
+    };
     for (const [k, v] of Object.entries(over)) {
       if (v === undefined) delete base[k];
       else base[k] = v;
@@ -53,39 +60,91 @@ export function hostilePayloads(nowMs: number, maxPayloadBytes = 16384): Hostile
     { name: 'trailing comma', payload: `${valid.slice(0, -1)},}`, expectReason: 'invalid_json' },
     { name: 'a comment', payload: `{/* hi */${valid.slice(1)}`, expectReason: 'invalid_json' },
     { name: 'hex number', payload: raw('temperature', '0x15'), expectReason: 'invalid_json' },
-    { name: 'binary garbage', payload: Buffer.from([0x00, 0xff, 0x13, 0x37, 0xde, 0xad, 0xbe, 0xef, 0x7b, 0x80, 0x7d]), expectReason: 'invalid_json' },
+    {
+      name: 'binary garbage',
+      payload: Buffer.from([0x00, 0xff, 0x13, 0x37, 0xde, 0xad, 0xbe, 0xef, 0x7b, 0x80, 0x7d]),
+      expectReason: 'invalid_json',
+    },
     { name: 'UTF-16 LE with BOM', payload: utf16(valid, [0xff, 0xfe], (s) => Buffer.from(s, 'utf16le')), expectReason: 'invalid_json' },
     { name: 'UTF-16 BE with BOM', payload: utf16(valid, [0xfe, 0xff], utf16be), expectReason: 'invalid_json' },
     { name: 'UTF-16 LE without BOM (NUL bytes between characters)', payload: Buffer.from(valid, 'utf16le'), expectReason: 'invalid_json' },
-    { name: 'two UTF-8 BOMs', payload: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf, 0xef, 0xbb, 0xbf]), Buffer.from(valid)]), expectReason: 'invalid_json' },
-    { name: 'a lone surrogate encoded as UTF-8 bytes (CESU)', payload: Buffer.concat([Buffer.from('{"device_id":"dev'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from(`","battery":1,"timestamp":${ts}}`)]), expectReason: 'invalid_json' },
-    { name: 'an overlong UTF-8 quote', payload: Buffer.concat([Buffer.from('{"device_id":'), Buffer.from([0xc0, 0xa2]), Buffer.from('x"}')]), expectReason: 'invalid_json' },
-    { name: 'a raw NUL byte between tokens', payload: `{"device_id":"hostile-1",\u0000"battery":1,"timestamp":${ts}}`, expectReason: 'invalid_json' },
-    { name: 'a raw newline inside the id string', payload: `{"device_id":"host\nile","battery":1,"timestamp":${ts}}`, expectReason: 'invalid_json' },
+    {
+      name: 'two UTF-8 BOMs',
+      payload: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf, 0xef, 0xbb, 0xbf]), Buffer.from(valid)]),
+      expectReason: 'invalid_json',
+    },
+    {
+      name: 'a lone surrogate encoded as UTF-8 bytes (CESU)',
+      payload: Buffer.concat([
+        Buffer.from('{"device_id":"dev'),
+        Buffer.from([0xed, 0xa0, 0x80]),
+        Buffer.from(`","battery":1,"timestamp":${ts}}`),
+      ]),
+      expectReason: 'invalid_json',
+    },
+    {
+      name: 'an overlong UTF-8 quote',
+      payload: Buffer.concat([Buffer.from('{"device_id":'), Buffer.from([0xc0, 0xa2]), Buffer.from('x"}')]),
+      expectReason: 'invalid_json',
+    },
+    {
+      name: 'a raw NUL byte between tokens',
+      payload: `{"device_id":"hostile-1",\u0000"battery":1,"timestamp":${ts}}`,
+      expectReason: 'invalid_json',
+    },
+    {
+      name: 'a raw newline inside the id string',
+      payload: `{"device_id":"host\nile","battery":1,"timestamp":${ts}}`,
+      expectReason: 'invalid_json',
+    },
 
     // --- structure --------------------------------------------------------------------------
     { name: '10k levels of arrays, unclosed', payload: '['.repeat(10_000), expectReason: 'nesting_too_deep' },
     { name: '8000 levels of arrays, closed', payload: '['.repeat(8000) + ']'.repeat(8000), expectReason: 'nesting_too_deep' },
     { name: '2500 levels of objects', payload: '{"a":'.repeat(2500) + '1' + '}'.repeat(2500), expectReason: 'nesting_too_deep' },
-    { name: 'deep nesting in a sensor field', payload: raw('temperature', '['.repeat(5000) + ']'.repeat(5000)), expectReason: 'nesting_too_deep' },
+    {
+      name: 'deep nesting in a sensor field',
+      payload: raw('temperature', '['.repeat(5000) + ']'.repeat(5000)),
+      expectReason: 'nesting_too_deep',
+    },
     { name: 'an array of readings', payload: `[${valid}]`, expectReason: 'not_an_object' },
     { name: 'a bare number', payload: '21.5', expectReason: 'not_an_object' },
     { name: 'a bare string', payload: '"hostile-1"', expectReason: 'not_an_object' },
     { name: 'null', payload: 'null', expectReason: 'not_an_object' },
     { name: 'true', payload: 'true', expectReason: 'not_an_object' },
-    { name: 'a UTF-8 BOM before an array', payload: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('[1]')]), expectReason: 'not_an_object' },
+    {
+      name: 'a UTF-8 BOM before an array',
+      payload: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('[1]')]),
+      expectReason: 'not_an_object',
+    },
 
     // --- duplicate keys (identity must not depend on which parser reads it) -----------------
     { name: 'device_id twice', payload: `{"device_id":"a","device_id":"b","battery":1,"timestamp":${ts}}`, expectReason: 'duplicate_key' },
-    { name: 'timestamp twice', payload: `{"device_id":"hostile-1","battery":1,"timestamp":${ts},"timestamp":${ts + 1}}`, expectReason: 'duplicate_key' },
-    { name: 'device_id twice, once through an escape', payload: `{"device_id":"a","device\\u005fid":"b","battery":1,"timestamp":${ts}}`, expectReason: 'duplicate_key' },
-    { name: '__proto__ twice', payload: `{"__proto__":{},"__proto__":{"battery":1},"device_id":"hostile-1","battery":1,"timestamp":${ts}}`, expectReason: 'duplicate_key' },
+    {
+      name: 'timestamp twice',
+      payload: `{"device_id":"hostile-1","battery":1,"timestamp":${ts},"timestamp":${ts + 1}}`,
+      expectReason: 'duplicate_key',
+    },
+    {
+      name: 'device_id twice, once through an escape',
+      payload: `{"device_id":"a","device\\u005fid":"b","battery":1,"timestamp":${ts}}`,
+      expectReason: 'duplicate_key',
+    },
+    {
+      name: '__proto__ twice',
+      payload: `{"__proto__":{},"__proto__":{"battery":1},"device_id":"hostile-1","battery":1,"timestamp":${ts}}`,
+      expectReason: 'duplicate_key',
+    },
 
     // --- missing fields ---------------------------------------------------------------------
     { name: 'an empty object', payload: '{}', expectReason: 'missing_field' },
     { name: 'no device_id on the shared topic', payload: doc({ device_id: undefined }), expectReason: 'missing_field' },
     { name: 'no timestamp', payload: doc({ timestamp: undefined }), expectReason: 'missing_field' },
-    { name: 'no sensor value', payload: doc({ temperature: undefined, humidity: undefined, battery: undefined }), expectReason: 'missing_field' },
+    {
+      name: 'no sensor value',
+      payload: doc({ temperature: undefined, humidity: undefined, battery: undefined }),
+      expectReason: 'missing_field',
+    },
     { name: 'only unknown fields', payload: JSON.stringify({ id: 'hostile-1', temp: 21, ts }), expectReason: 'missing_field' },
 
     // --- wrong types ------------------------------------------------------------------------
@@ -114,22 +173,40 @@ export function hostilePayloads(nowMs: number, maxPayloadBytes = 16384): Hostile
 
     // --- identities that are not ids --------------------------------------------------------
     { name: 'SQL in the device id', payload: doc({ device_id: "'; DROP TABLE device_telemetry;--" }), expectReason: 'invalid_device_id' },
-    { name: 'SQL in the device id, quote-free', payload: doc({ device_id: 'x;DELETE FROM device_telemetry' }), expectReason: 'invalid_device_id' },
+    {
+      name: 'SQL in the device id, quote-free',
+      payload: doc({ device_id: 'x;DELETE FROM device_telemetry' }),
+      expectReason: 'invalid_device_id',
+    },
     { name: 'RTL override in the id', payload: doc({ device_id: 'dev\u202e100' }), expectReason: 'invalid_device_id' },
     { name: 'zero-width space in the id', payload: doc({ device_id: 'dev\u200b001' }), expectReason: 'invalid_device_id' },
     { name: 'zero-width joiner at the end of the id', payload: doc({ device_id: 'dev-001\u200d' }), expectReason: 'invalid_device_id' },
     { name: 'NUL in the id', payload: doc({ device_id: 'dev\u0000001' }), expectReason: 'invalid_device_id' },
     { name: 'a newline in the id (escaped)', payload: doc({ device_id: 'dev\n001' }), expectReason: 'invalid_device_id' },
     { name: 'an emoji id', payload: doc({ device_id: 'dev-\u{1f525}' }), expectReason: 'invalid_device_id' },
-    { name: 'a lone surrogate in the id (JSON escape)', payload: `{"device_id":"dev\\ud800","battery":1,"timestamp":${ts}}`, expectReason: 'invalid_device_id' },
+    {
+      name: 'a lone surrogate in the id (JSON escape)',
+      payload: `{"device_id":"dev\\ud800","battery":1,"timestamp":${ts}}`,
+      expectReason: 'invalid_device_id',
+    },
     { name: 'a Cyrillic look-alike letter in the id', payload: doc({ device_id: 'd\u0435v-001' }), expectReason: 'invalid_device_id' },
     { name: 'fullwidth digits in the id', payload: doc({ device_id: 'dev-\uff10\uff11' }), expectReason: 'invalid_device_id' },
     { name: 'MQTT wildcards in the id', payload: doc({ device_id: 'dev+#' }), expectReason: 'invalid_device_id' },
     { name: 'a slash in the id', payload: doc({ device_id: 'a/b' }), expectReason: 'invalid_device_id' },
     { name: 'an empty id', payload: doc({ device_id: '' }), expectReason: 'invalid_device_id' },
     { name: 'an id of 65 characters', payload: doc({ device_id: 'd'.repeat(65) }), expectReason: 'invalid_device_id' },
-    { name: 'an invalid id in the per-device topic', payload: doc({ device_id: undefined }), topic: 'devices/-x/telemetry', expectReason: 'invalid_device_id' },
-    { name: 'a quote in the per-device topic', payload: doc({ device_id: undefined }), topic: "devices/dev'x/telemetry", expectReason: 'invalid_device_id' },
+    {
+      name: 'an invalid id in the per-device topic',
+      payload: doc({ device_id: undefined }),
+      topic: 'devices/-x/telemetry',
+      expectReason: 'invalid_device_id',
+    },
+    {
+      name: 'a quote in the per-device topic',
+      payload: doc({ device_id: undefined }),
+      topic: "devices/dev'x/telemetry",
+      expectReason: 'invalid_device_id',
+    },
 
     // --- times that cannot be right ---------------------------------------------------------
     { name: 'a negative timestamp', payload: doc({ timestamp: -1 }), expectReason: 'invalid_timestamp' },
@@ -141,11 +218,27 @@ export function hostilePayloads(nowMs: number, maxPayloadBytes = 16384): Hostile
     { name: 'timestamp "NaN"', payload: doc({ timestamp: 'NaN' }), expectReason: 'invalid_timestamp' },
     { name: 'timestamp "Infinity"', payload: doc({ timestamp: 'Infinity' }), expectReason: 'invalid_timestamp' },
     { name: 'seconds as a string', payload: doc({ timestamp: String(ts) }), expectReason: 'invalid_timestamp' },
-    { name: 'an ISO date with a five-digit year', payload: doc({ timestamp: '+99999-01-01T00:00:00Z' }), expectReason: 'invalid_timestamp' },
-    { name: 'an ISO date with every field out of range', payload: doc({ timestamp: '2024-13-45T25:61:61Z' }), expectReason: 'invalid_timestamp' },
+    {
+      name: 'an ISO date with a five-digit year',
+      payload: doc({ timestamp: '+99999-01-01T00:00:00Z' }),
+      expectReason: 'invalid_timestamp',
+    },
+    {
+      name: 'an ISO date with every field out of range',
+      payload: doc({ timestamp: '2024-13-45T25:61:61Z' }),
+      expectReason: 'invalid_timestamp',
+    },
     { name: 'an ISO date of year 0000', payload: doc({ timestamp: '0000-01-01T00:00:00Z' }), expectReason: 'invalid_timestamp' },
-    { name: 'an ISO date without a zone', payload: doc({ timestamp: new Date(ts * 1000).toISOString().slice(0, 19) }), expectReason: 'invalid_timestamp' },
-    { name: 'an ISO date with trailing text', payload: doc({ timestamp: `${new Date(ts * 1000).toISOString()}; DROP TABLE x` }), expectReason: 'invalid_timestamp' },
+    {
+      name: 'an ISO date without a zone',
+      payload: doc({ timestamp: new Date(ts * 1000).toISOString().slice(0, 19) }),
+      expectReason: 'invalid_timestamp',
+    },
+    {
+      name: 'an ISO date with trailing text',
+      payload: doc({ timestamp: `${new Date(ts * 1000).toISOString()}; DROP TABLE x` }),
+      expectReason: 'invalid_timestamp',
+    },
     { name: 'a day ahead (seconds)', payload: doc({ timestamp: nowS + DAY_S }), expectReason: 'timestamp_in_future' },
     { name: 'ten minutes ahead (milliseconds)', payload: doc({ timestamp: nowMs + 600_000 }), expectReason: 'timestamp_in_future' },
     { name: 'timestamp 1e308 (read as milliseconds)', payload: doc({ timestamp: 1e308 }), expectReason: 'timestamp_in_future' },
@@ -153,12 +246,31 @@ export function hostilePayloads(nowMs: number, maxPayloadBytes = 16384): Hostile
     { name: 'an ISO date in 9999', payload: doc({ timestamp: '9999-12-31T23:59:59.999999Z' }), expectReason: 'timestamp_in_future' },
 
     // --- per-device topics: the topic is the identity ---------------------------------------
-    { name: 'a payload naming another device', payload: doc({ device_id: 'hostile-1' }), topic: 'devices/hostile-2/telemetry', expectReason: 'topic_mismatch' },
-    { name: 'a payload naming the device in another case', payload: doc({ device_id: 'HOSTILE-2' }), topic: 'devices/hostile-2/telemetry', expectReason: 'topic_mismatch' },
-    { name: 'a payload naming the device with a trailing space', payload: doc({ device_id: 'hostile-2 ' }), topic: 'devices/hostile-2/telemetry', expectReason: 'topic_mismatch' },
+    {
+      name: 'a payload naming another device',
+      payload: doc({ device_id: 'hostile-1' }),
+      topic: 'devices/hostile-2/telemetry',
+      expectReason: 'topic_mismatch',
+    },
+    {
+      name: 'a payload naming the device in another case',
+      payload: doc({ device_id: 'HOSTILE-2' }),
+      topic: 'devices/hostile-2/telemetry',
+      expectReason: 'topic_mismatch',
+    },
+    {
+      name: 'a payload naming the device with a trailing space',
+      payload: doc({ device_id: 'hostile-2 ' }),
+      topic: 'devices/hostile-2/telemetry',
+      expectReason: 'topic_mismatch',
+    },
 
     // --- size -------------------------------------------------------------------------------
-    { name: 'one byte over the limit', payload: valid + ' '.repeat(maxPayloadBytes + 1 - Buffer.byteLength(valid)), expectReason: 'payload_too_large' },
+    {
+      name: 'one byte over the limit',
+      payload: valid + ' '.repeat(maxPayloadBytes + 1 - Buffer.byteLength(valid)),
+      expectReason: 'payload_too_large',
+    },
     { name: 'a 1 MB payload', payload: valid + ' '.repeat(1024 * 1024 - Buffer.byteLength(valid)), expectReason: 'payload_too_large' },
 
     // --- topics the bridge does not take (never delivered to it by its subscriptions) -------

@@ -79,9 +79,18 @@ export function header(message: KafkaMessage, name: string): string | undefined 
 }
 
 /** Produces readings keyed by device, as the bridge does (acks = all), in requests of 2,000. */
-export async function produceReadings(producer: Producer, topic: string, codec: AvroCodec<Reading>, readings: readonly Reading[]): Promise<void> {
+export async function produceReadings(
+  producer: Producer,
+  topic: string,
+  codec: AvroCodec<Reading>,
+  readings: readonly Reading[],
+): Promise<void> {
   for (let i = 0; i < readings.length; i += 2000) {
-    await producer.send({ topic, acks: -1, messages: readings.slice(i, i + 2000).map((r) => ({ key: r.device_id, value: codec.encode(r) })) });
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: readings.slice(i, i + 2000).map((r) => ({ key: r.device_id, value: codec.encode(r) })),
+    });
   }
 }
 

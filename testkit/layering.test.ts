@@ -22,10 +22,25 @@ describe('the layering of the source tree', () => {
 });
 
 describe('layeringViolation', () => {
-  const build = new Set(['lib/config.ts', 'bridge/config.ts', 'writer/config.ts', 'bridge/index.ts', 'detector/service.ts', 'simulator/fleet.ts', 'db/migrate.ts', 'cli/index.ts', 'schemas/index.ts']);
+  const build = new Set([
+    'lib/config.ts',
+    'bridge/config.ts',
+    'writer/config.ts',
+    'bridge/index.ts',
+    'detector/service.ts',
+    'simulator/fleet.ts',
+    'db/migrate.ts',
+    'cli/index.ts',
+    'schemas/index.ts',
+  ]);
 
   it.each([
-    ['a service imports another service', 'detector/service.ts', 'simulator/fleet.ts', /detector\/ may import only lib, schemas, db, detector\//],
+    [
+      'a service imports another service',
+      'detector/service.ts',
+      'simulator/fleet.ts',
+      /detector\/ may import only lib, schemas, db, detector\//,
+    ],
     ['a service test imports another service', 'detector/x.test.ts', 'simulator/fleet.ts', /detector\/ may import only .* and testkit\//],
     ['lib imports a service', 'lib/config.ts', 'bridge/config.ts', /lib\/ may import only lib\//],
     ['a lib test imports a service config', 'lib/log.test.ts', 'bridge/config.ts', /lib\/ may import only lib\//],

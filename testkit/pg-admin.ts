@@ -32,7 +32,30 @@ export async function adminSql(sql: string, database = 'postgres'): Promise<void
   }
   const socketDir = join(process.env.STACK_DIR ?? join(ROOT, '.stack'), 'run', 'postgres');
   if (process.getuid?.() === 0 && existsSync(socketDir)) {
-    await run('runuser', ['-u', 'postgres', '--', 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', socketDir, '-p', String(server.port), '-U', 'postgres', '-d', database, '-c', sql], { cwd: '/' });
+    await run(
+      'runuser',
+      [
+        '-u',
+        'postgres',
+        '--',
+        'psql',
+        '-X',
+        '-q',
+        '-v',
+        'ON_ERROR_STOP=1',
+        '-h',
+        socketDir,
+        '-p',
+        String(server.port),
+        '-U',
+        'postgres',
+        '-d',
+        database,
+        '-c',
+        sql,
+      ],
+      { cwd: '/' },
+    );
     return;
   }
   throw new Error(

@@ -41,7 +41,10 @@ async function adminClient(server: PostgresConfig): Promise<Client> {
  */
 export async function createTestDatabase(prefix = 'test'): Promise<TestDatabase> {
   const server = serverConfig();
-  const clean = prefix.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 30);
+  const clean = prefix
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, '_')
+    .slice(0, 30);
   const name = `${clean}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
   const admin = await adminClient(server);
   try {

@@ -21,7 +21,8 @@ export function nativePrometheus(env: NodeJS.ProcessEnv = process.env): NativePr
   const file = existsSync(envFile) ? parseEnvFile(readFileSync(envFile, 'utf8')) : {};
   const url = env.PROMETHEUS_URL ?? file.PROMETHEUS_URL;
   const targetsDir = env.PROMETHEUS_TARGETS_DIR ?? file.PROMETHEUS_TARGETS_DIR;
-  if (!url || !targetsDir) throw new Error(`no PROMETHEUS_URL / PROMETHEUS_TARGETS_DIR in the environment or ${envFile}: run npm run stack:up`);
+  if (!url || !targetsDir)
+    throw new Error(`no PROMETHEUS_URL / PROMETHEUS_TARGETS_DIR in the environment or ${envFile}: run npm run stack:up`);
   return { url, targetsDir, configFile: join(targetsDir, '..', 'prometheus.yml') };
 }
 

@@ -78,18 +78,53 @@ export function fixtureReadings(now: number = Date.now()): { now: number; readin
   devices.forEach((device_id, k) => {
     const at = (ms: number) => new Date(now - ms - k * 7000);
     for (let i = 0; i < 40; i++) {
-      readings.push({ time: at(i * MINUTE + 30_000), device_id, firmware: '1.0.0', temperature: temp(i, k), humidity: 55 + k, battery: 90 - k * 35 - i * 0.1 });
+      readings.push({
+        time: at(i * MINUTE + 30_000),
+        device_id,
+        firmware: '1.0.0',
+        temperature: temp(i, k),
+        humidity: 55 + k,
+        battery: 90 - k * 35 - i * 0.1,
+      });
     }
     for (let i = 0; i < 12; i++) {
-      readings.push({ time: at(3 * HOUR + i * 10 * MINUTE), device_id, firmware: '0.9.0', temperature: temp(i + 3, k), humidity: 50, battery: 95 - k * 30 });
+      readings.push({
+        time: at(3 * HOUR + i * 10 * MINUTE),
+        device_id,
+        firmware: '0.9.0',
+        temperature: temp(i + 3, k),
+        humidity: 50,
+        battery: 95 - k * 30,
+      });
     }
     for (let i = 0; i < 5; i++) {
-      readings.push({ time: at(48 * HOUR + i * HOUR), device_id, firmware: '0.9.0', temperature: temp(i + 1, k), humidity: 45, battery: 99 });
+      readings.push({
+        time: at(48 * HOUR + i * HOUR),
+        device_id,
+        firmware: '0.9.0',
+        temperature: temp(i + 1, k),
+        humidity: 45,
+        battery: 99,
+      });
     }
   });
-  const outlier: TelemetryRow = { time: new Date(now - 20 * MINUTE - 45_000), device_id: 'device-001', firmware: '1.0.0', temperature: 80, humidity: 55, battery: 88 };
+  const outlier: TelemetryRow = {
+    time: new Date(now - 20 * MINUTE - 45_000),
+    device_id: 'device-001',
+    firmware: '1.0.0',
+    temperature: 80,
+    humidity: 55,
+    battery: 88,
+  };
   readings.push(outlier);
-  readings.push({ time: new Date(now - 5 * MINUTE - 45_000), device_id: 'device-003', firmware: '1.0.0', temperature: null, humidity: null, battery: 19 });
+  readings.push({
+    time: new Date(now - 5 * MINUTE - 45_000),
+    device_id: 'device-003',
+    firmware: '1.0.0',
+    temperature: null,
+    humidity: null,
+    battery: 19,
+  });
   return { now, readings, outlier };
 }
 
@@ -155,7 +190,13 @@ export function expectedResults(readings: TelemetryRow[], now: number): Record<S
     .reverse();
 
   const deviceHealth = [...byDevice(lastHour)]
-    .map(([d, rs]) => [d, iso(new Date(Math.max(...rs.map((r) => r.time.getTime())))), rs.length, round(mean(bats(rs))), round(Math.min(...bats(rs)))])
+    .map(([d, rs]) => [
+      d,
+      iso(new Date(Math.max(...rs.map((r) => r.time.getTime())))),
+      rs.length,
+      round(mean(bats(rs))),
+      round(Math.min(...bats(rs))),
+    ])
     .sort((a, b) => (a[4] as number) - (b[4] as number));
 
   const stats = new Map([...byDevice(lastDay)].map(([d, rs]) => [d, { mean: mean(temps(rs)), sd: stddev(temps(rs)) }]));
@@ -167,7 +208,17 @@ export function expectedResults(readings: TelemetryRow[], now: number): Record<S
     .sort((a, b) => b.time.getTime() - a.time.getTime())
     .map((r) => {
       const s = stats.get(r.device_id) as { mean: number; sd: number };
-      return [iso(r.time), r.device_id, r.firmware, round(r.temperature), round(r.humidity), round(r.battery), round(s.mean), round(s.sd), round(Math.abs((r.temperature as number) - s.mean) / s.sd)];
+      return [
+        iso(r.time),
+        r.device_id,
+        r.firmware,
+        round(r.temperature),
+        round(r.humidity),
+        round(r.battery),
+        round(s.mean),
+        round(s.sd),
+        round(Math.abs((r.temperature as number) - s.mean) / s.sd),
+      ];
     });
 
   return { latest, deviceStatistics, temperatureTrends, deviceHealth, anomalies };

@@ -4,8 +4,15 @@ import { join } from 'node:path';
 
 /** The endpoints every service reads; tests get them the same way. */
 export const ENDPOINT_KEYS = [
-  'MQTT_BROKER', 'MQTT_PORT', 'KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL',
-  'POSTGRES_HOST', 'POSTGRES_PORT', 'POSTGRES_DB', 'POSTGRES_USER', 'POSTGRES_PASSWORD',
+  'MQTT_BROKER',
+  'MQTT_PORT',
+  'KAFKA_BROKERS',
+  'SCHEMA_REGISTRY_URL',
+  'POSTGRES_HOST',
+  'POSTGRES_PORT',
+  'POSTGRES_DB',
+  'POSTGRES_USER',
+  'POSTGRES_PASSWORD',
 ] as const;
 
 /** The broker's TLS listener and the CA that signed its certificate, where the stack has one. */
@@ -42,11 +49,15 @@ async function fromDocker(): Promise<Endpoints> {
     .up(['mosquitto', 'kafka', 'registry', 'timescaledb']);
   const port = (service: string, p: number) => String(env.getContainer(`${service}-1`).getMappedPort(p));
   return {
-    MQTT_BROKER: '127.0.0.1', MQTT_PORT: port('mosquitto', 1883),
+    MQTT_BROKER: '127.0.0.1',
+    MQTT_PORT: port('mosquitto', 1883),
     KAFKA_BROKERS: `127.0.0.1:${port('kafka', 9094)}`,
     SCHEMA_REGISTRY_URL: `http://127.0.0.1:${port('registry', 8080)}/apis/ccompat/v7`,
-    POSTGRES_HOST: '127.0.0.1', POSTGRES_PORT: port('timescaledb', 5432),
-    POSTGRES_DB: 'iot_analytics', POSTGRES_USER: 'iot', POSTGRES_PASSWORD: 'iot_password',
+    POSTGRES_HOST: '127.0.0.1',
+    POSTGRES_PORT: port('timescaledb', 5432),
+    POSTGRES_DB: 'iot_analytics',
+    POSTGRES_USER: 'iot',
+    POSTGRES_PASSWORD: 'iot_password',
   };
 }
 

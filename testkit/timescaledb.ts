@@ -21,7 +21,9 @@ export async function pauseRefreshPolicies(pool: Pool): Promise<void> {
     'the first run of each refresh policy, by the scheduler, to finish',
     async () => {
       const { rows } = await pool.query(jobs);
-      return rows.length === CONTINUOUS_AGGREGATES.length && rows.every((r) => r.runs > 0 && r.status !== 'Running' && r.last !== null) && rows;
+      return (
+        rows.length === CONTINUOUS_AGGREGATES.length && rows.every((r) => r.runs > 0 && r.status !== 'Running' && r.last !== null) && rows
+      );
     },
     60_000,
     100,

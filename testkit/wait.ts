@@ -14,7 +14,9 @@ export async function waitUntil<T>(what: string, check: () => Promise<T> | T, ti
       lastError = err;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${JSON.stringify(last)}${lastError ? `, error: ${String(lastError)}` : ''})`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what} (last: ${JSON.stringify(last)}${lastError ? `, error: ${String(lastError)}` : ''})`,
+      );
     }
     await new Promise((r) => setTimeout(r, everyMs));
   }

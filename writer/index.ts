@@ -36,12 +36,22 @@ export async function run(argv: string[]): Promise<void> {
   const sinkOptions = { batchSize: config.writer.batchSize, lingerMs: config.writer.lingerMs };
   const sinks = new Map<string, TopicSink<unknown>>();
   const telemetry = createTopicSink<Reading>(
-    config.kafka.telemetryTopic, telemetryTable, new AvroCodec<Reading>(registry, telemetrySchemaText), pool, sinkOptions, metrics,
+    config.kafka.telemetryTopic,
+    telemetryTable,
+    new AvroCodec<Reading>(registry, telemetrySchemaText),
+    pool,
+    sinkOptions,
+    metrics,
   );
   sinks.set(telemetry.topic, telemetry as TopicSink<unknown>);
   if (config.writer.sinkAlerts) {
     const alerts = createTopicSink<Alert>(
-      config.kafka.alertsTopic, alertTable, new AvroCodec<Alert>(registry, alertSchemaText), pool, sinkOptions, metrics,
+      config.kafka.alertsTopic,
+      alertTable,
+      new AvroCodec<Alert>(registry, alertSchemaText),
+      pool,
+      sinkOptions,
+      metrics,
     );
     sinks.set(alerts.topic, alerts as TopicSink<unknown>);
   }
@@ -77,7 +87,12 @@ export async function run(argv: string[]): Promise<void> {
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: 16,
     eachBatch: createBatchHandler(
-      sinks, consumer, deadLetters, { dlqTopic: config.kafka.dlqTopic, retryMaxMs: config.writer.retryMaxMs }, metrics, logger,
+      sinks,
+      consumer,
+      deadLetters,
+      { dlqTopic: config.kafka.dlqTopic, retryMaxMs: config.writer.retryMaxMs },
+      metrics,
+      logger,
     ),
   });
   logger.info({ topics: [...sinks.keys()], group: config.writer.groupId, batchSize: config.writer.batchSize }, 'writer running');

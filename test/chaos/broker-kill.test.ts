@@ -74,7 +74,8 @@ describe('broker crash (kill -9 of Mosquitto)', () => {
     };
     const client = await connectPublisher();
     publishers.push(client);
-    const reading = (i: number) => JSON.stringify({ device_id: `kill-${i % DEVICES}`, temperature: 20 + (i % 7), humidity: 50, battery: 80, timestamp: T0 + i });
+    const reading = (i: number) =>
+      JSON.stringify({ device_id: `kill-${i % DEVICES}`, temperature: 20 + (i % 7), humidity: 50, battery: 80, timestamp: T0 + i });
     return { db, topics, start, publisher: new CountingPublisher(client, mqttTopics.shared, reading, WINDOW) };
   };
 
@@ -85,15 +86,26 @@ describe('broker crash (kill -9 of Mosquitto)', () => {
   };
 
   /** Waits until the database has every acknowledged reading, or stops growing for 30 s; then counts. */
-  const settle = async (setting: string, kills: number, db: TestDatabase, topics: TestTopics, publisher: CountingPublisher): Promise<Outcome> => {
+  const settle = async (
+    setting: string,
+    kills: number,
+    db: TestDatabase,
+    topics: TestTopics,
+    publisher: CountingPublisher,
+  ): Promise<Outcome> => {
     const count = async () => Number((await db.pool.query('SELECT count(*) AS n FROM device_telemetry')).rows[0].n);
     let last = -1;
     let lastGrowth = Date.now();
-    await waitUntil('every acknowledged reading stored, or no progress for 30 s', async () => {
-      const n = await count();
-      if (n > last) [last, lastGrowth] = [n, Date.now()];
-      return n >= publisher.acked.size || Date.now() - lastGrowth > 30000;
-    }, 600000, 250);
+    await waitUntil(
+      'every acknowledged reading stored, or no progress for 30 s',
+      async () => {
+        const n = await count();
+        if (n > last) [last, lastGrowth] = [n, Date.now()];
+        return n >= publisher.acked.size || Date.now() - lastGrowth > 30000;
+      },
+      600000,
+      250,
+    );
     const { rows } = await db.pool.query<{ ms: string }>('SELECT (extract(epoch FROM time) * 1000)::bigint AS ms FROM device_telemetry');
     const stored = new Map<number, number>();
     for (const r of rows) stored.set(Number(r.ms) - T0, (stored.get(Number(r.ms) - T0) ?? 0) + 1);
@@ -112,64 +124,80 @@ describe('broker crash (kill -9 of Mosquitto)', () => {
     return outcome;
   };
 
-  it(`loses and doubles nothing acknowledged when Mosquitto is killed ${KILLS} times with the bridge running`, async () => {
-    const rng = new Random(SEED);
-    const { db, topics, start, publisher } = await pipeline('kill-live');
-    const bridge = start('bridge');
-    const writer = start('writer');
-    await Promise.all([bridge.waitForLog(/bridge running/), writer.waitForLog(/joined group/)]);
+  it(
+    `loses and doubles nothing acknowledged when Mosquitto is killed ${KILLS} times with the bridge running`,
+    async () => {
+      const rng = new Random(SEED);
+      const { db, topics, start, publisher } = await pipeline('kill-live');
+      const bridge = start('bridge');
+      const writer = start('writer');
+      await Promise.all([bridge.waitForLog(/bridge running/), writer.waitForLog(/joined group/)]);
 
-    let done = false;
-    const publishing = publisher.run(() => done, 1000);
-    for (let k = 0; k < KILLS; k++) {
-      // a random moment of normal flow (1-4 s), with readings reaching the database
-      const before = publisher.acked.size;
-      await new Promise((r) => setTimeout(r, 1000 + rng.int(3000)));
-      await waitUntil('readings acknowledged again since the last crash', () => publisher.acked.size > before + 100, 60000);
-      await crashBroker();
-    }
-    const afterLast = publisher.acked.size;
-    await waitUntil('readings acknowledged after the last crash', () => publisher.acked.size > afterLast + 100, 60000);
-    done = true;
-    await publishing;
-    await publisher.drain();
-
-    const outcome = await settle('bridge running', KILLS, db, topics, publisher);
-    expect(publisher.failed).toBe(0);
-    expect(outcome.acknowledged).toBe(outcome.sent);
-    expect({ lost: outcome.lost, doubled: outcome.doubled, strangers: outcome.storedButNeverAcknowledged }).toEqual({ lost: 0, doubled: 0, strangers: 0 });
-  }, 15 * 60_000);
-
-  it(`loses and doubles nothing of a queued backlog when Mosquitto is killed ${KILLS} times with the bridge stopped`, async () => {
-    const rng = new Random(SEED + 1);
-    const { db, topics, start, publisher } = await pipeline('kill-backlog');
-    // The bridge makes its persistent session and subscription, then goes: everything from now
-    // on queues in the broker for that session.
-    const first = start('bridge');
-    const writer = start('writer');
-    await Promise.all([first.waitForLog(/bridge running/), writer.waitForLog(/joined group/)]);
-    await first.kill('SIGTERM');
-
-    for (let k = 0; k < KILLS; k++) {
-      // publish as fast as the window allows and kill the broker while PUBACKs stream back,
-      // after a random 500-3,000 acknowledgements of this round
-      const target = publisher.acked.size + 500 + rng.int(2500);
       let done = false;
-      const publishing = publisher.run(() => done);
-      await waitUntil('acknowledgements streaming', () => publisher.acked.size >= target, 60000, 5);
-      await crashBroker();
+      const publishing = publisher.run(() => done, 1000);
+      for (let k = 0; k < KILLS; k++) {
+        // a random moment of normal flow (1-4 s), with readings reaching the database
+        const before = publisher.acked.size;
+        await new Promise((r) => setTimeout(r, 1000 + rng.int(3000)));
+        await waitUntil('readings acknowledged again since the last crash', () => publisher.acked.size > before + 100, 60000);
+        await crashBroker();
+      }
+      const afterLast = publisher.acked.size;
+      await waitUntil('readings acknowledged after the last crash', () => publisher.acked.size > afterLast + 100, 60000);
       done = true;
       await publishing;
       await publisher.drain();
-    }
-    const backlog = publisher.acked.size;
-    const bridge = start('bridge');
-    await bridge.waitForLog(/bridge running/);
 
-    const outcome = await settle('bridge stopped, backlog queued', KILLS, db, topics, publisher);
-    expect(backlog).toBeGreaterThanOrEqual(KILLS * 500);
-    expect(publisher.failed).toBe(0);
-    expect(outcome.acknowledged).toBe(outcome.sent);
-    expect({ lost: outcome.lost, doubled: outcome.doubled, strangers: outcome.storedButNeverAcknowledged }).toEqual({ lost: 0, doubled: 0, strangers: 0 });
-  }, 15 * 60_000);
+      const outcome = await settle('bridge running', KILLS, db, topics, publisher);
+      expect(publisher.failed).toBe(0);
+      expect(outcome.acknowledged).toBe(outcome.sent);
+      expect({ lost: outcome.lost, doubled: outcome.doubled, strangers: outcome.storedButNeverAcknowledged }).toEqual({
+        lost: 0,
+        doubled: 0,
+        strangers: 0,
+      });
+    },
+    15 * 60_000,
+  );
+
+  it(
+    `loses and doubles nothing of a queued backlog when Mosquitto is killed ${KILLS} times with the bridge stopped`,
+    async () => {
+      const rng = new Random(SEED + 1);
+      const { db, topics, start, publisher } = await pipeline('kill-backlog');
+      // The bridge makes its persistent session and subscription, then goes: everything from now
+      // on queues in the broker for that session.
+      const first = start('bridge');
+      const writer = start('writer');
+      await Promise.all([first.waitForLog(/bridge running/), writer.waitForLog(/joined group/)]);
+      await first.kill('SIGTERM');
+
+      for (let k = 0; k < KILLS; k++) {
+        // publish as fast as the window allows and kill the broker while PUBACKs stream back,
+        // after a random 500-3,000 acknowledgements of this round
+        const target = publisher.acked.size + 500 + rng.int(2500);
+        let done = false;
+        const publishing = publisher.run(() => done);
+        await waitUntil('acknowledgements streaming', () => publisher.acked.size >= target, 60000, 5);
+        await crashBroker();
+        done = true;
+        await publishing;
+        await publisher.drain();
+      }
+      const backlog = publisher.acked.size;
+      const bridge = start('bridge');
+      await bridge.waitForLog(/bridge running/);
+
+      const outcome = await settle('bridge stopped, backlog queued', KILLS, db, topics, publisher);
+      expect(backlog).toBeGreaterThanOrEqual(KILLS * 500);
+      expect(publisher.failed).toBe(0);
+      expect(outcome.acknowledged).toBe(outcome.sent);
+      expect({ lost: outcome.lost, doubled: outcome.doubled, strangers: outcome.storedButNeverAcknowledged }).toEqual({
+        lost: 0,
+        doubled: 0,
+        strangers: 0,
+      });
+    },
+    15 * 60_000,
+  );
 });

@@ -41,7 +41,17 @@ describe('mosquitto restart', () => {
     const t0 = Date.now() / 1000;
     await Promise.all(
       Array.from({ length: count }, (_, k) =>
-        publishQos1(publisher, topic, JSON.stringify({ device_id: `dev-${(from + k) % 10}`, temperature: 20, humidity: 50, battery: 80, timestamp: t0 + (from + k) / 1000 })),
+        publishQos1(
+          publisher,
+          topic,
+          JSON.stringify({
+            device_id: `dev-${(from + k) % 10}`,
+            temperature: 20,
+            humidity: 50,
+            battery: 80,
+            timestamp: t0 + (from + k) / 1000,
+          }),
+        ),
       ),
     );
   };
@@ -49,39 +59,46 @@ describe('mosquitto restart', () => {
   it.each([
     { setting: 'one bridge, plain subscriptions', bridges: 1, shared: false },
     { setting: 'two bridges in a share group', bridges: 2, shared: true },
-  ])('keeps the bridge sessions and their subscriptions ($setting): readings published while all were away arrive', async ({ bridges, shared }) => {
-    const mqttTopics = testMqttTopics();
-    const startBridges = async () => {
-      const started = Array.from({ length: bridges }, (_, i) => {
-        const env: Record<string, string> = { ...topics.env, ...mqttTopics.env };
-        if (shared) Object.assign(env, { BRIDGE_SHARE_GROUP: mqttTopics.shareGroup, BRIDGE_CLIENT_ID: `${mqttTopics.env.BRIDGE_CLIENT_ID}-${i}` });
-        return new ServiceProcess('bridge', [], env);
-      });
-      running.push(...started);
-      await Promise.all(started.map((b) => b.waitForLog(/bridge running/)));
-      return started;
-    };
-    const first = await startBridges();
-    const before = await recordsOnKafka();
-    await publish(mqttTopics.shared, 0, 1);
-    await waitUntil('the first reading on Kafka', async () => (await recordsOnKafka()) === before + 1);
+  ])(
+    'keeps the bridge sessions and their subscriptions ($setting): readings published while all were away arrive',
+    async ({ bridges, shared }) => {
+      const mqttTopics = testMqttTopics();
+      const startBridges = async () => {
+        const started = Array.from({ length: bridges }, (_, i) => {
+          const env: Record<string, string> = { ...topics.env, ...mqttTopics.env };
+          if (shared)
+            Object.assign(env, { BRIDGE_SHARE_GROUP: mqttTopics.shareGroup, BRIDGE_CLIENT_ID: `${mqttTopics.env.BRIDGE_CLIENT_ID}-${i}` });
+          return new ServiceProcess('bridge', [], env);
+        });
+        running.push(...started);
+        await Promise.all(started.map((b) => b.waitForLog(/bridge running/)));
+        return started;
+      };
+      const first = await startBridges();
+      const before = await recordsOnKafka();
+      await publish(mqttTopics.shared, 0, 1);
+      await waitUntil('the first reading on Kafka', async () => (await recordsOnKafka()) === before + 1);
 
-    // The bridges stop cleanly: their sessions stay, with their subscriptions.
-    await Promise.all(first.map((b) => b.kill('SIGTERM')));
-    await publish(mqttTopics.shared, 1, 50); // queued for the sessions before the restart
-    await nativeService('mosquitto', 'restart');
-    await publish(mqttTopics.shared, 51, 50); // acknowledged after the restart, no bridge connected
+      // The bridges stop cleanly: their sessions stay, with their subscriptions.
+      await Promise.all(first.map((b) => b.kill('SIGTERM')));
+      await publish(mqttTopics.shared, 1, 50); // queued for the sessions before the restart
+      await nativeService('mosquitto', 'restart');
+      await publish(mqttTopics.shared, 51, 50); // acknowledged after the restart, no bridge connected
 
-    const back = await startBridges();
-    let onKafka = 0;
-    await waitUntil('all 101 readings on Kafka', async () => (onKafka = (await recordsOnKafka()) - before) >= 101, 60000, 200).catch(() => {
-      throw new Error(`${onKafka} of the 101 readings acknowledged to devices reached Kafka within 60 s of the bridges' return`);
-    });
-    expect((await recordsOnKafka()) - before).toBe(101);
-    if (shared) {
-      // each bridge took a real part: the group dealt the stream, no single member did it all
-      const received = await Promise.all(back.map((b) => b.metricValue('iot_bridge_messages_received_total')));
-      expect(received.every((n) => n > 0)).toBe(true);
-    }
-  }, 180000);
+      const back = await startBridges();
+      let onKafka = 0;
+      await waitUntil('all 101 readings on Kafka', async () => (onKafka = (await recordsOnKafka()) - before) >= 101, 60000, 200).catch(
+        () => {
+          throw new Error(`${onKafka} of the 101 readings acknowledged to devices reached Kafka within 60 s of the bridges' return`);
+        },
+      );
+      expect((await recordsOnKafka()) - before).toBe(101);
+      if (shared) {
+        // each bridge took a real part: the group dealt the stream, no single member did it all
+        const received = await Promise.all(back.map((b) => b.metricValue('iot_bridge_messages_received_total')));
+        expect(received.every((n) => n > 0)).toBe(true);
+      }
+    },
+    180000,
+  );
 });

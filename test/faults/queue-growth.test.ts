@@ -55,8 +55,13 @@ function persistenceMiB(): number {
  */
 async function sessionPresent(clientId: string, keepSeconds: number): Promise<boolean> {
   const client = mqtt.connect({
-    host: process.env.MQTT_BROKER, port: Number(process.env.MQTT_PORT), clientId, clean: false, protocolVersion: 5,
-    properties: { sessionExpiryInterval: keepSeconds, receiveMaximum: 1 }, reconnectPeriod: 0,
+    host: process.env.MQTT_BROKER,
+    port: Number(process.env.MQTT_PORT),
+    clientId,
+    clean: false,
+    protocolVersion: 5,
+    properties: { sessionExpiryInterval: keepSeconds, receiveMaximum: 1 },
+    reconnectPeriod: 0,
   });
   const present = await new Promise<boolean>((resolve, reject) => {
     client.once('connect', (connack) => resolve(connack.sessionPresent));
@@ -94,60 +99,85 @@ describe('queue growth with the bridge stopped', () => {
     await bridge.kill('SIGTERM');
   };
 
-  it(`keeps the publish rate and CPU per message flat over ${SECONDS} s of queueing, and deletes the retired session on command`, async () => {
-    const mqttTopics = testMqttTopics();
-    const clientId = mqttTopics.env.BRIDGE_CLIENT_ID;
-    await leaveBridgeSession(mqttTopics.env);
+  it(
+    `keeps the publish rate and CPU per message flat over ${SECONDS} s of queueing, and deletes the retired session on command`,
+    async () => {
+      const mqttTopics = testMqttTopics();
+      const clientId = mqttTopics.env.BRIDGE_CLIENT_ID;
+      await leaveBridgeSession(mqttTopics.env);
 
-    const client = await connectPublisher();
-    publishers.push(client);
-    const t0 = Date.now();
-    const payload = (i: number) => JSON.stringify({ device_id: `q-${i % 100}`, temperature: 21.5, humidity: 48.25, battery: 87, timestamp: t0 + i });
-    const publisher = new CountingPublisher(client, mqttTopics.shared, payload, WINDOW);
-    const pid = brokerPid();
-    const before = { cpu: cpuSeconds(pid), rss: rssMiB(pid), disk: persistenceMiB() };
+      const client = await connectPublisher();
+      publishers.push(client);
+      const t0 = Date.now();
+      const payload = (i: number) =>
+        JSON.stringify({ device_id: `q-${i % 100}`, temperature: 21.5, humidity: 48.25, battery: 87, timestamp: t0 + i });
+      const publisher = new CountingPublisher(client, mqttTopics.shared, payload, WINDOW);
+      const pid = brokerPid();
+      const before = { cpu: cpuSeconds(pid), rss: rssMiB(pid), disk: persistenceMiB() };
 
-    const samples: Sample[] = [];
-    const take = () => samples.push({ atMs: Date.now() - t0, acked: publisher.acked.size, cpu: cpuSeconds(pid) });
-    take();
-    const sampler = setInterval(take, 1000);
-    await publisher.run(() => Date.now() - t0 >= SECONDS * 1000);
-    clearInterval(sampler);
-    take();
-    await publisher.drain();
-    const queued = publisher.acked.size;
+      const samples: Sample[] = [];
+      const take = () => samples.push({ atMs: Date.now() - t0, acked: publisher.acked.size, cpu: cpuSeconds(pid) });
+      take();
+      const sampler = setInterval(take, 1000);
+      await publisher.run(() => Date.now() - t0 >= SECONDS * 1000);
+      clearInterval(sampler);
+      take();
+      await publisher.drain();
+      const queued = publisher.acked.size;
 
-    // first third against last third of the run
-    const at = (ms: number) => samples.reduce((best, s) => (Math.abs(s.atMs - ms) < Math.abs(best.atMs - ms) ? s : best));
-    const span = samples[samples.length - 1].atMs;
-    const third = (from: Sample, to: Sample) => {
-      const messages = to.acked - from.acked;
-      return { perSecond: Math.round((messages * 1000) / (to.atMs - from.atMs)), cpuMicrosPerMessage: Number((((to.cpu - from.cpu) * 1e6) / messages).toFixed(1)), brokerCpuShare: Number(((to.cpu - from.cpu) / ((to.atMs - from.atMs) / 1000)).toFixed(2)) };
-    };
-    const first = third(at(0), at(span / 3));
-    const last = third(at((2 * span) / 3), at(span));
-    const figures = {
-      seconds: SECONDS, window: WINDOW, queued, payloadBytes: payload(0).length,
-      firstThird: first, lastThird: last,
-      brokerRssMiB: { before: Math.round(before.rss), after: Math.round(rssMiB(pid)) },
-      persistenceMiB: { before: Math.round(before.disk), after: Math.round(persistenceMiB()) },
-    };
-    process.stdout.write(`\nqueue growth figures:\n${JSON.stringify(figures, null, 2)}\n`);
+      // first third against last third of the run
+      const at = (ms: number) => samples.reduce((best, s) => (Math.abs(s.atMs - ms) < Math.abs(best.atMs - ms) ? s : best));
+      const span = samples[samples.length - 1].atMs;
+      const third = (from: Sample, to: Sample) => {
+        const messages = to.acked - from.acked;
+        return {
+          perSecond: Math.round((messages * 1000) / (to.atMs - from.atMs)),
+          cpuMicrosPerMessage: Number((((to.cpu - from.cpu) * 1e6) / messages).toFixed(1)),
+          brokerCpuShare: Number(((to.cpu - from.cpu) / ((to.atMs - from.atMs) / 1000)).toFixed(2)),
+        };
+      };
+      const first = third(at(0), at(span / 3));
+      const last = third(at((2 * span) / 3), at(span));
+      const figures = {
+        seconds: SECONDS,
+        window: WINDOW,
+        queued,
+        payloadBytes: payload(0).length,
+        firstThird: first,
+        lastThird: last,
+        brokerRssMiB: { before: Math.round(before.rss), after: Math.round(rssMiB(pid)) },
+        persistenceMiB: { before: Math.round(before.disk), after: Math.round(persistenceMiB()) },
+      };
+      process.stdout.write(`\nqueue growth figures:\n${JSON.stringify(figures, null, 2)}\n`);
 
-    expect(publisher.failed).toBe(0);
-    expect(queued).toBe(publisher.sent);
-    // Mosquitto would drop beyond max_queued_messages (1,000,000): the run must stay below it to mean anything
-    expect(queued).toBeLessThan(1_000_000);
-    // Generous bounds for a shared 2-core machine: 2.0's snapshot cost grew with the queue, far past these.
-    expect(last.perSecond).toBeGreaterThan(first.perSecond * 0.5);
-    expect(last.cpuMicrosPerMessage).toBeLessThan(first.cpuMicrosPerMessage * 2);
+      expect(publisher.failed).toBe(0);
+      expect(queued).toBe(publisher.sent);
+      // Mosquitto would drop beyond max_queued_messages (1,000,000): the run must stay below it to mean anything
+      expect(queued).toBeLessThan(1_000_000);
+      // Generous bounds for a shared 2-core machine: 2.0's snapshot cost grew with the queue, far past these.
+      expect(last.perSecond).toBeGreaterThan(first.perSecond * 0.5);
+      expect(last.cpuMicrosPerMessage).toBeLessThan(first.cpuMicrosPerMessage * 2);
 
-    // The operator's command for a retired bridge (bridge/README.md, "Operating notes"): clean
-    // start under its client id deletes the session and everything queued for it.
-    expect(await sessionPresent(clientId, 86400)).toBe(true);
-    await run('mosquitto_sub', ['-h', process.env.MQTT_BROKER!, '-p', process.env.MQTT_PORT!, '-V', 'mqttv5', '-i', clientId, '-t', 'retire/none', '-E']);
-    expect(await sessionPresent(clientId, 0)).toBe(false);
-  }, SECONDS * 1000 + 180000);
+      // The operator's command for a retired bridge (bridge/README.md, "Operating notes"): clean
+      // start under its client id deletes the session and everything queued for it.
+      expect(await sessionPresent(clientId, 86400)).toBe(true);
+      await run('mosquitto_sub', [
+        '-h',
+        process.env.MQTT_BROKER!,
+        '-p',
+        process.env.MQTT_PORT!,
+        '-V',
+        'mqttv5',
+        '-i',
+        clientId,
+        '-t',
+        'retire/none',
+        '-E',
+      ]);
+      expect(await sessionPresent(clientId, 0)).toBe(false);
+    },
+    SECONDS * 1000 + 180000,
+  );
 
   it("expires a stopped bridge's session after its BRIDGE_SESSION_EXPIRY, queue and all", async () => {
     const mqttTopics = testMqttTopics();
@@ -155,13 +185,23 @@ describe('queue growth with the bridge stopped', () => {
     await leaveBridgeSession({ ...mqttTopics.env, BRIDGE_SESSION_EXPIRY: '3' });
     const client = await connectPublisher();
     publishers.push(client);
-    const publisher = new CountingPublisher(client, mqttTopics.shared, (i) => JSON.stringify({ device_id: 'q-expiry', temperature: 20, timestamp: Date.now() + i }), WINDOW);
+    const publisher = new CountingPublisher(
+      client,
+      mqttTopics.shared,
+      (i) => JSON.stringify({ device_id: 'q-expiry', temperature: 20, timestamp: Date.now() + i }),
+      WINDOW,
+    );
     await publisher.run(() => publisher.sent >= 100);
     await publisher.drain();
 
     // The broker says when it expires a session (log_type notice); then it is gone.
     const log = join(STACK_DIR, 'logs', 'mosquitto.log');
-    await waitUntil(`"Expiring client ${clientId}" in the broker log`, () => readFileSync(log, 'utf8').includes(`Expiring client ${clientId} due to timeout`), 30000, 250);
+    await waitUntil(
+      `"Expiring client ${clientId}" in the broker log`,
+      () => readFileSync(log, 'utf8').includes(`Expiring client ${clientId} due to timeout`),
+      30000,
+      250,
+    );
     expect(await sessionPresent(clientId, 0)).toBe(false);
   }, 60000);
 });

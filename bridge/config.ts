@@ -56,6 +56,18 @@ export const bridgeSchema = {
       env: 'BRIDGE_MAX_IN_FLIGHT_SENDS',
     },
     maxPayloadBytes: { doc: 'Larger payloads are dead-lettered unread', format: 'positive-int', default: 16384, env: 'BRIDGE_MAX_PAYLOAD_BYTES' },
+    maxBatchPayloadBytes: {
+      doc: 'Larger gateway batches (a payload that is a JSON array of readings) are dead-lettered unread, cut to BRIDGE_MAX_PAYLOAD_BYTES',
+      format: 'positive-int',
+      default: 262144,
+      env: 'BRIDGE_MAX_BATCH_PAYLOAD_BYTES',
+    },
+    maxReadingsPerMessage: {
+      doc: 'Most readings in one gateway batch; a batch with more is dead-lettered whole (too_many_readings)',
+      format: 'positive-int',
+      default: 1000,
+      env: 'BRIDGE_MAX_READINGS_PER_MESSAGE',
+    },
     maxClockSkewSeconds: {
       doc: 'How far ahead of the bridge clock a reading\'s timestamp may be',
       format: 'positive-int',
@@ -81,12 +93,12 @@ export const DLQ_RECORD_OVERHEAD_BYTES = 1024;
  * the bridge accepts must fit in one produce request, or it would fail on every redelivery.
  */
 export function checkBridgeLimits(config: BridgeConfig['bridge']): void {
+  const problems: { key: string; message: string }[] = [];
   if (config.maxPayloadBytes + DLQ_RECORD_OVERHEAD_BYTES > config.maxBatchBytes) {
-    throw new ConfigError([
-      {
-        key: 'BRIDGE_MAX_PAYLOAD_BYTES (bridge.maxPayloadBytes)',
-        message: `${config.maxPayloadBytes} plus ${DLQ_RECORD_OVERHEAD_BYTES} bytes of DLQ headers exceeds BRIDGE_MAX_BATCH_BYTES (${config.maxBatchBytes}): a rejected payload would not fit in a produce request`,
-      },
-    ]);
+    problems.push({
+      key: 'BRIDGE_MAX_PAYLOAD_BYTES (bridge.maxPayloadBytes)',
+      message: `${config.maxPayloadBytes} plus ${DLQ_RECORD_OVERHEAD_BYTES} bytes of DLQ headers exceeds BRIDGE_MAX_BATCH_BYTES (${config.maxBatchBytes}): a rejected payload would not fit in a produce request`,
+    });
   }
+  if (problems.length > 0) throw new ConfigError(problems);
 }

@@ -1,6 +1,6 @@
 /**
- * A corpus of malformed and hostile MQTT payloads, each with the reason `parseReading` must
- * give. One list serves the unit test (`hostile.test.ts`, every entry through the parser) and
+ * A corpus of malformed and hostile MQTT payloads, each with the reason `parsePayload` (the
+ * bridge's parser) must give to the whole message. One list serves the unit test (`hostile.test.ts`, every entry through the parser) and
  * the integration test (`test/hostile.test.ts`, every entry over MQTT to the real bridge, which
  * must dead-letter it with that reason and store none of it).
  *
@@ -68,12 +68,14 @@ export function hostilePayloads(nowMs: number, maxPayloadBytes = 16384): Hostile
     { name: '8000 levels of arrays, closed', payload: '['.repeat(8000) + ']'.repeat(8000), expectReason: 'nesting_too_deep' },
     { name: '2500 levels of objects', payload: '{"a":'.repeat(2500) + '1' + '}'.repeat(2500), expectReason: 'nesting_too_deep' },
     { name: 'deep nesting in a sensor field', payload: raw('temperature', '['.repeat(5000) + ']'.repeat(5000)), expectReason: 'nesting_too_deep' },
-    { name: 'an array of readings', payload: `[${valid}]`, expectReason: 'not_an_object' },
+    // An array is a gateway batch; what is hostile there concerns the whole message.
+    { name: 'an empty batch', payload: '[]', expectReason: 'empty_batch' },
+    { name: 'a batch of 1001 readings', payload: `[${Array(1001).fill(valid).join(',')}]`, expectReason: 'too_many_readings' },
     { name: 'a bare number', payload: '21.5', expectReason: 'not_an_object' },
     { name: 'a bare string', payload: '"hostile-1"', expectReason: 'not_an_object' },
     { name: 'null', payload: 'null', expectReason: 'not_an_object' },
     { name: 'true', payload: 'true', expectReason: 'not_an_object' },
-    { name: 'a UTF-8 BOM before an array', payload: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('[1]')]), expectReason: 'not_an_object' },
+    { name: 'a UTF-8 BOM before an empty array', payload: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(' [ ]')]), expectReason: 'empty_batch' },
 
     // --- duplicate keys (identity must not depend on which parser reads it) -----------------
     { name: 'device_id twice', payload: `{"device_id":"a","device_id":"b","battery":1,"timestamp":${ts}}`, expectReason: 'duplicate_key' },

@@ -38,6 +38,7 @@ export interface SimulatorConfig {
     noWait: boolean;
     withSeq: boolean;
     timestampFormat: TimestampFormat;
+    batch: number;
   };
   anomalies: { rate: number; kinds: AnomalyKind[]; spikeSigma: number; driftSigma: number; length: number };
   dropouts: { rate: number; duration: number };
@@ -121,6 +122,7 @@ export const simulatorSchema: convict.Schema<SimulatorConfig> = {
     noWait: { doc: 'Publish as fast as the broker acknowledges; timestamps still step by interval', format: Boolean, default: false, env: 'SIM_NO_WAIT', arg: 'no-wait' },
     withSeq: { doc: 'Add a per-device seq counter field (gaps show dropped readings)', format: Boolean, default: false, env: 'SIM_WITH_SEQ', arg: 'with-seq' },
     timestampFormat: { doc: 'timestamp field: s.ms (epoch s with ms fraction), s, ms or iso', format: [...TIMESTAMP_FORMATS], default: 's.ms', env: 'SIM_TIMESTAMP_FORMAT', arg: 'timestamp-format' },
+    batch: { doc: 'Readings per MQTT message: a gateway per group of N devices publishes their readings as one JSON array (1: one reading per message)', format: 'positive-int', default: 1, env: 'SIM_BATCH', arg: 'batch' },
   },
   anomalies: {
     rate: { doc: 'Probability per reading that an anomaly starts', format: 'sim-probability', default: 0.001, env: 'SIM_ANOMALY_RATE', arg: 'anomaly-rate' },
@@ -202,6 +204,9 @@ function crossChecks(c: SimulatorConfig, overrides: Record<string, unknown>): Pr
   const f = c.faults;
   if (f.lateRate + f.outOfOrderRate + f.duplicateRate + f.dropRate > 1) {
     problems.push({ key: key('faults.dropRate'), message: 'late, out-of-order, duplicate and drop rates must add up to at most 1' });
+  }
+  if (c.fleet.batch > 1 && c.mqtt.perDeviceTopics) {
+    problems.push({ key: key('fleet.batch'), message: 'a gateway batch holds several devices, so it cannot go to one device\'s topic (drop --per-device-topics)' });
   }
   if (c.mqtt.reconnectMin > c.mqtt.reconnectMax) {
     problems.push({ key: key('mqtt.reconnectMin'), message: 'must not exceed the longest reconnect delay' });

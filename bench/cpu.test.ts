@@ -1,0 +1,61 @@
+import { cpuPerReading, cpuTable, familyTicks, parseProcStat, readCpu, SELF, stackDir, type ProcStat } from './cpu';
+
+describe('parseProcStat', () => {
+  it('reads ppid, utime, stime, cutime, cstime past a command with spaces and parentheses', () => {
+    const line = '4242 (postgres: iot (x) idle) S 16168 4242 4242 0 -1 4194560 500 0 0 0 1234 567 89 10 20 0 1 0 99 1000 50';
+    expect(parseProcStat(line)).toEqual({ pid: 4242, ppid: 16168, utime: 1234, stime: 567, cutime: 89, cstime: 10 });
+  });
+
+  it('reads this process as /proc shows it', () => {
+    const s = parseProcStat(require('node:fs').readFileSync('/proc/self/stat', 'utf8'));
+    expect(s.pid).toBeGreaterThan(0);
+    expect(s.utime + s.stime).toBeGreaterThan(0);
+  });
+});
+
+describe('familyTicks', () => {
+  const stat = (pid: number, ppid: number, u: number, s: number, cu = 0, cs = 0): ProcStat => ({ pid, ppid, utime: u, stime: s, cutime: cu, cstime: cs });
+  const stats = [stat(1, 0, 5, 5), stat(10, 1, 100, 50, 30, 20), stat(11, 10, 7, 3), stat(12, 10, 1, 1, 4, 0), stat(13, 12, 2, 2), stat(20, 1, 999, 999)];
+
+  it('counts a process alone, or with its exited and live descendants', () => {
+    expect(familyTicks(10, stats, false)).toBe(150);
+    expect(familyTicks(10, stats, true)).toBe(150 + 50 + 10 + 6 + 4);
+    expect(familyTicks(99, stats, true)).toBeNaN();
+  });
+});
+
+describe('cpuPerReading and cpuTable', () => {
+  it('gives µs per reading per process and in total; a process missing at either end shows as -', () => {
+    const before = new Map([['bridge', 1_000_000], ['kafka', 500_000], ['gone', Number.NaN]]);
+    const after = new Map([['bridge', 3_000_000], ['kafka', 1_500_000], ['gone', 10]]);
+    const { rows, total } = cpuPerReading(before, after, 100_000);
+    expect(rows).toEqual([
+      { name: 'bridge', us: 2_000_000, perReading: 20 },
+      { name: 'kafka', us: 1_000_000, perReading: 10 },
+      { name: 'gone', us: Number.NaN, perReading: Number.NaN },
+    ]);
+    expect(total).toBe(30);
+    const text = cpuTable([{ title: 'batch 10, 50000/s', rows, total, rate: 49_000 }]);
+    expect(text.split('\n')).toEqual([
+      'CPU µs per reading  batch 10, 50000/s',
+      'bridge                           20.0',
+      'kafka                            10.0',
+      'gone                                -',
+      'total                            30.0',
+      'rows/s seen                     49000',
+    ]);
+  });
+
+  it('reads this process through cpuUsage', () => {
+    const cpu = readCpu([{ name: SELF, pid: () => process.pid }]);
+    expect(cpu.get(SELF)).toBeGreaterThan(0);
+  });
+});
+
+describe('stackDir', () => {
+  it('is STACK_DIR, else the folder PROMETHEUS_TARGETS_DIR lies in, else the repo\'s .stack', () => {
+    expect(stackDir({ STACK_DIR: '/s', PROMETHEUS_TARGETS_DIR: '/x/conf/prometheus/targets' }, '/repo')).toBe('/s');
+    expect(stackDir({ PROMETHEUS_TARGETS_DIR: '/x/.stack/conf/prometheus/targets' }, '/repo')).toBe('/x/.stack');
+    expect(stackDir({}, '/repo')).toBe('/repo/.stack');
+  });
+});

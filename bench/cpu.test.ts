@@ -1,4 +1,4 @@
-import { cpuPerReading, cpuTable, familyTicks, parseProcStat, readCpu, SELF, stackDir, type ProcStat } from './cpu';
+import { cpuPerReading, cpuTable, familyTicks, filteredFamilyTicks, parseProcStat, postgresWorksFor, readCpu, SELF, stackDir, type ProcStat } from './cpu';
 
 describe('parseProcStat', () => {
   it('reads ppid, utime, stime, cutime, cstime past a command with spaces and parentheses', () => {
@@ -21,6 +21,27 @@ describe('familyTicks', () => {
     expect(familyTicks(10, stats, false)).toBe(150);
     expect(familyTicks(10, stats, true)).toBe(150 + 50 + 10 + 6 + 4);
     expect(familyTicks(99, stats, true)).toBeNaN();
+    expect(familyTicks(10, stats, true, [12])).toBe(150 + 50 + 10);
+  });
+});
+
+describe('filteredFamilyTicks and postgresWorksFor', () => {
+  const stat = (pid: number, ppid: number, u: number, cu = 0): ProcStat => ({ pid, ppid, utime: u, stime: 0, cutime: cu, cstime: 0 });
+  const titles: Record<number, string> = {
+    2: 'postgres: checkpointer',
+    3: 'postgres: walwriter',
+    4: 'postgres: iot bench_e2e_abc 127.0.0.1(5000) idle',
+    5: 'postgres: iot other_db 127.0.0.1(5001) INSERT',
+    6: 'postgres: autovacuum worker bench_e2e_abc',
+    7: 'postgres: autovacuum launcher',
+  };
+  const stats = [stat(1, 0, 10, 1000), stat(2, 1, 1), stat(3, 1, 2), stat(4, 1, 40), stat(5, 1, 500), stat(6, 1, 8), stat(7, 1, 3)];
+
+  it('counts the server, its writers and the backends of one database, not the others nor the exited', () => {
+    const keep = postgresWorksFor('bench_e2e_abc');
+    expect(filteredFamilyTicks(1, stats, keep, [], (pid) => titles[pid] ?? '')).toBe(10 + 1 + 2 + 40 + 8);
+    expect(filteredFamilyTicks(1, stats, keep, [4], (pid) => titles[pid] ?? '')).toBe(10 + 1 + 2 + 8);
+    expect(keep('postgres: iot bench_e2e_abcd 127.0.0.1(1) idle')).toBe(false);
   });
 });
 
@@ -43,6 +64,18 @@ describe('cpuPerReading and cpuTable', () => {
       'gone                                -',
       'total                            30.0',
       'rows/s seen                     49000',
+    ]);
+  });
+
+  it('shows a measurement process apart, out of the total', () => {
+    const { rows, total } = cpuPerReading(new Map([['pg', 0], ['watcher', 0]]), new Map([['pg', 1000], ['watcher', 500]]), 100, new Set(['watcher']));
+    expect(total).toBe(10);
+    expect(cpuTable([{ title: 'x', rows, total, rate: 1 }]).split('\n')).toEqual([
+      'CPU µs per reading     x',
+      'pg                  10.0',
+      'total               10.0',
+      '(watcher)            5.0',
+      'rows/s seen            1',
     ]);
   });
 

@@ -34,13 +34,43 @@ export function parseProcStat(text: string): ProcStat {
 }
 
 /** Ticks of `pid` and, with `family`, of its exited children and its live children (and theirs). */
-export function familyTicks(pid: number, stats: readonly ProcStat[], family: boolean): number {
+export function familyTicks(pid: number, stats: readonly ProcStat[], family: boolean, except: readonly number[] = []): number {
   const own = stats.find((s) => s.pid === pid);
   if (!own) return Number.NaN;
   if (!family) return own.utime + own.stime;
   let total = own.utime + own.stime + own.cutime + own.cstime;
-  for (const child of stats) if (child.ppid === pid) total += familyTicks(child.pid, stats, true);
+  for (const child of stats) if (child.ppid === pid && !except.includes(child.pid)) total += familyTicks(child.pid, stats, true, except);
   return total;
+}
+
+/** A parent's own ticks plus those of its live children (and theirs) that `keep` accepts. */
+export function filteredFamilyTicks(pid: number, stats: readonly ProcStat[], keep: (cmdline: string) => boolean, except: readonly number[], cmdline = readCmdline): number {
+  const own = stats.find((s) => s.pid === pid);
+  if (!own) return Number.NaN;
+  let total = own.utime + own.stime;
+  for (const child of stats) {
+    if (child.ppid !== pid || except.includes(child.pid) || !keep(cmdline(child.pid))) continue;
+    total += familyTicks(child.pid, stats, true, except);
+  }
+  return total;
+}
+
+function readCmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * PostgreSQL processes that work for `database`: its backends and autovacuum workers (their
+ * process titles name it), and the server-wide writers (checkpointer, background writer, WAL
+ * writer), which write for every database, ours included.
+ */
+export function postgresWorksFor(database: string): (cmdline: string) => boolean {
+  const shared = /^postgres: (checkpointer|background writer|walwriter)\s*$/;
+  return (cmdline) => shared.test(cmdline) || cmdline.split(' ').includes(database);
 }
 
 let ticksPerSecond: number | undefined;
@@ -78,6 +108,15 @@ export interface Accounted {
   name: string;
   pid: () => number | undefined;
   family?: boolean;
+  /** Descendants left out (with their own descendants). */
+  except?: () => number[];
+  /**
+   * With `family`: count only the live children whose command line passes (and not the
+   * exited ones, whose owner is unknown): on a server shared with other work, only ours.
+   */
+  childFilter?: (cmdline: string) => boolean;
+  /** Part of the measurement, not of the pipeline: shown, but not in the total. */
+  measurement?: boolean;
 }
 
 /** CPU microseconds of each accounted process now (NaN where it is not running). */
@@ -92,7 +131,10 @@ export function readCpu(processes: readonly Accounted[]): Map<string, number> {
       out.set(p.name, (out.get(p.name) ?? 0) + u.user + u.system);
       continue;
     }
-    const ticks = pid === undefined ? Number.NaN : familyTicks(pid, stats, p.family ?? false);
+    let ticks: number;
+    if (pid === undefined) ticks = Number.NaN;
+    else if (p.family && p.childFilter) ticks = filteredFamilyTicks(pid, stats, p.childFilter, p.except?.() ?? []);
+    else ticks = familyTicks(pid, stats, p.family ?? false, p.except?.() ?? []);
     out.set(p.name, (out.get(p.name) ?? 0) + ticks * usPerTick);
   }
   return out;
@@ -103,23 +145,31 @@ export const SELF = 'simulator (bench process)';
 
 export interface CpuRow {
   name: string;
+  /** Not counted in the total (see Accounted.measurement). */
+  measurement?: boolean;
   /** CPU µs over the step. */
   us: number;
   perReading: number;
 }
 
 /** Per process and in total: CPU µs spent between two readings, per reading delivered. */
-export function cpuPerReading(before: Map<string, number>, after: Map<string, number>, readings: number): { rows: CpuRow[]; total: number } {
+export function cpuPerReading(
+  before: Map<string, number>,
+  after: Map<string, number>,
+  readings: number,
+  measurement: ReadonlySet<string> = new Set(),
+): { rows: CpuRow[]; total: number } {
   const rows: CpuRow[] = [];
   let total = 0;
   for (const [name, end] of after) {
     const us = end - (before.get(name) ?? Number.NaN);
+    const flag = measurement.has(name) ? { measurement: true } : {};
     if (!Number.isFinite(us)) {
-      rows.push({ name, us: Number.NaN, perReading: Number.NaN });
+      rows.push({ name, us: Number.NaN, perReading: Number.NaN, ...flag });
       continue;
     }
-    total += us;
-    rows.push({ name, us, perReading: readings > 0 ? us / readings : Number.NaN });
+    if (!measurement.has(name)) total += us;
+    rows.push({ name, us, perReading: readings > 0 ? us / readings : Number.NaN, ...flag });
   }
   return { rows, total: readings > 0 ? total / readings : Number.NaN };
 }
@@ -127,12 +177,15 @@ export function cpuPerReading(before: Map<string, number>, after: Map<string, nu
 /** Columns: one per step; rows: one per process, then the total and the sustained rate. */
 export function cpuTable(columns: { title: string; rows: CpuRow[]; total: number; rate: number }[]): string {
   if (columns.length === 0) return '';
-  const names = columns[0].rows.map((r) => r.name);
+  const names = columns[0].rows.filter((r) => !r.measurement).map((r) => r.name);
+  const apart = columns[0].rows.filter((r) => r.measurement).map((r) => r.name);
   const cell = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : '-');
-  const lines = [
+  const line = (name: string) => [name, ...columns.map((c) => cell(c.rows.find((r) => r.name === name)?.perReading ?? Number.NaN))];
+  const lines: string[][] = [
     ['CPU µs per reading', ...columns.map((c) => c.title)],
-    ...names.map((name) => [name, ...columns.map((c) => cell(c.rows.find((r) => r.name === name)?.perReading ?? Number.NaN))]),
+    ...names.map(line),
     ['total', ...columns.map((c) => cell(c.total))],
+    ...apart.map((name) => [`(${name})`, ...line(name).slice(1)]),
     ['rows/s seen', ...columns.map((c) => c.rate.toFixed(0))],
   ];
   const widths = lines[0].map((_, i) => Math.max(...lines.map((l) => l[i].length)));

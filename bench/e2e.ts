@@ -10,7 +10,7 @@ import { testMqttTopics } from '../test/support/mqtt';
 import type { Engine } from '../db/migrate';
 import { createMigratedDatabase, TestDatabase } from '../test/support/pg';
 import { ServiceProcess } from '../test/support/service-process';
-import { Accounted, cpuPerReading, CpuRow, cpuTable, readCpu, SELF, stackDir, stackProcesses } from './cpu';
+import { Accounted, cpuPerReading, postgresWorksFor, CpuRow, cpuTable, readCpu, SELF, stackDir, stackProcesses } from './cpu';
 import { BENCH_SEED, deleteTopics } from './fixtures';
 import { Benchmark, BenchContext, BenchResult, Figure, numberFlag, percentile } from './report';
 
@@ -50,7 +50,7 @@ class RowWatcher {
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
 
-  constructor(private readonly db: TestDatabase, private readonly everyMs: number) {}
+  constructor(private readonly db: Pick<TestDatabase['pool'], 'query'>, private readonly everyMs: number) {}
 
   published(deviceId: string, timeMs: number): void {
     const key = `${deviceId}|${timeMs}`;
@@ -80,7 +80,7 @@ class RowWatcher {
       // A little slack below the oldest unseen: publish order and time order differ by ms.
       const from = new Date(Math.min(...this.order.slice(this.head, this.head + 2000).map((o) => o.ms)) - 1000);
       const snapshot = Date.now();
-      const { rows } = await this.db.pool.query<{ d: string; ms: number }>(
+      const { rows } = await this.db.query<{ d: string; ms: number }>(
         `SELECT device_id AS d, (extract(epoch FROM time) * 1000)::float8 AS ms FROM device_telemetry WHERE time >= $1`,
         [from],
       );
@@ -170,6 +170,16 @@ async function ladder(engine: Engine, batch: number, o: LadderOptions, progress:
     { name: SELF, pid: () => process.pid },
     ...stackProcesses(stackDir()),
   ];
+  // The row watcher's queries on a connection of their own, so that its backend's CPU (the
+  // measurement's, not the pipeline's) is shown apart from PostgreSQL's.
+  const watcherDb = await db.pool.connect();
+  const watcherPid = (await watcherDb.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+  const postgres = accounted.find((a) => a.name === 'postgresql');
+  if (postgres) {
+    postgres.except = () => [watcherPid];
+    postgres.childFilter = postgresWorksFor(db.env.POSTGRES_DB);
+  }
+  accounted.push({ name: 'row watcher (its PostgreSQL backend)', pid: () => watcherPid, measurement: true });
   const shape = batch === 1 ? '1 reading/message' : `batches of ${batch}`;
   try {
     progress.phase(`${engine}, ${shape}: starting bridge, writer and detector`);
@@ -179,7 +189,7 @@ async function ladder(engine: Engine, batch: number, o: LadderOptions, progress:
     await alerts.start(topics.alerts);
     const log = createLogger('simulator', 'warn');
     for (const rate of rates) {
-      const watcher = new RowWatcher(db, pollMs);
+      const watcher = new RowWatcher(watcherDb, pollMs);
       watcher.start();
       progress.phase(`${engine}, ${shape}: offered ${rate}/s for ${seconds} s`, () => `latest latency ${watcher.latencies.at(-1) ?? '-'} ms, unseen ${watcher.missing}`);
       const cpuBefore = readCpu(accounted);
@@ -206,7 +216,7 @@ async function ladder(engine: Engine, batch: number, o: LadderOptions, progress:
         batch,
         rate,
         messages: summary.messages,
-        cpu: cpuPerReading(cpuBefore, cpuAfter, visible),
+        cpu: cpuPerReading(cpuBefore, cpuAfter, visible, new Set(accounted.filter((a) => a.measurement).map((a) => a.name))),
         published: summary.published,
         visible,
         latencies: watcher.latencies,
@@ -218,6 +228,7 @@ async function ladder(engine: Engine, batch: number, o: LadderOptions, progress:
       if (watcher.missing > 0 || percentile(watcher.latencies, 99) > maxP99Ms) break;
     }
   } finally {
+    watcherDb.release();
     await alerts.stop();
     await Promise.all([bridge.kill('SIGTERM'), writer.kill('SIGTERM'), detector.kill('SIGTERM')]);
     await db.drop();
@@ -292,7 +303,7 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
       `Simulator (in the benchmark process, ${devices} devices, QoS 1, paced in real time so device time = wall time, 0.1 % of readings spiked) → Mosquitto → bridge → Kafka (${partitions} partitions) → writer (default batch 5000, linger 200 ms) → device_telemetry, and → detector → alerts topic; bridge, writer and detector as their own processes, rates offered in turn (${rates.join(', ')}/s, ${seconds} s each), the whole ladder once per engine (${engines.join(', ')}), each into its own database with its own topics and services.`,
       'Alert latency = arrival of an anomaly or low-battery alert at a consumer in the benchmark process minus the device time of the reading that raised it; an alert arriving after its step\'s grace period counts in the next step.',
       `Payload shapes (--batch ${batches.join(',')}): 1 = one reading per MQTT message; N = a gateway per N devices publishing their readings as one JSON array. Services run from the compiled dist/.`,
-      `CPU = user + system time from /proc/<pid>/stat, read before the step's first publish and after its last row was seen, divided by the rows seen: bridge, writer, detector, the benchmark process (simulator, row watcher, alert consumer; process.cpuUsage), and the stack's servers by their pid files under ${stackDir()}/run (PostgreSQL: the postmaster with every backend, live or exited). Idle work (Kafka, registry, Prometheus housekeeping) counts too, so low rates show a higher cost per reading.`,
+      `CPU = user + system time from /proc/<pid>/stat, read before the step's first publish and after its last row was seen, divided by the rows seen: bridge, writer, detector, the benchmark process (simulator, row watcher, alert consumer; process.cpuUsage), and the stack's servers by their pid files under ${stackDir()}/run (PostgreSQL: the postmaster, its checkpointer, background and WAL writers, and the backends of the benchmark's database, except the row watcher's, shown apart and left out of the total: it is the measurement, polling every ${pollMs} ms; other databases' backends are left out, as the server is shared). Mosquitto, Kafka and the registry are counted whole: whatever else uses them at the same time counts too. Idle work (Kafka, registry, Prometheus housekeeping) counts too, so low rates show a higher cost per reading.`,
       ...cpuTables,
       `Latency = time of the poll (every ${pollMs} ms, rows at/after the oldest unseen reading) that first saw the row minus the reading's device time: an upper bound, within one poll interval plus one query of the truth. Sustained = every row visible within ${graceS} s after the last publish and p99 <= ${maxP99Ms} ms (--max-p99-ms). The first seconds of each step (connections, JIT, first fetch) are included.`,
     ],

@@ -13,6 +13,7 @@ import { bridgeSchema, checkBridgeLimits, subscriptionsOf } from './config';
 import { bridgeMetrics } from './metrics';
 import { MqttSession } from './mqtt-session';
 import { elementRejection, settleAll } from './batch';
+import { KeyCache } from './keys';
 import { arrayElements, DEFAULT_READING_RULES, parsePayload, ParseResult, ReadingRules } from './reading';
 import { BatchSender } from './sender';
 
@@ -75,19 +76,17 @@ export async function run(argv: string[]): Promise<void> {
     logger: logger.child({ component: 'mqtt' }),
   });
 
+  const keys = new KeyCache();
   const telemetryTopic = config.kafka.telemetryTopic;
   const dlqTopic = config.kafka.dlqTopic;
   /** A valid reading to the telemetry topic; `settle` hears when Kafka has it. */
-  const produceReading = (result: ParseResult & { ok: true }, receivedAt: number, settle: (err?: Error) => void) =>
+  const produceReading = (result: ParseResult & { ok: true }, settle: (err?: Error) => void) =>
     sender.push({
       topic: telemetryTopic,
-      message: { key: result.reading.device_id, value: codec.encode(result.reading) },
+      message: { key: keys.of(result.reading.device_id), value: codec.encode(result.reading) },
       settle: (err) => {
         if (err) metrics.produceFailures.inc();
-        else {
-          metrics.produced.inc();
-          metrics.handoffSeconds.observe((Date.now() - receivedAt) / 1000);
-        }
+        else metrics.produced.inc();
         settle(err);
       },
     });
@@ -102,11 +101,15 @@ export async function run(argv: string[]): Promise<void> {
       },
     });
 
-  session.onMessage((msg, done) => {
+  session.onMessage((msg, handedOff) => {
     metrics.received.inc();
+    const done = (err?: Error) => {
+      if (!err) metrics.handoffSeconds.observe((Date.now() - msg.receivedAt) / 1000);
+      handedOff(err);
+    };
     const parsed = parsePayload(msg.payload, msg.topic, msg.receivedAt, rules);
     if (!('batch' in parsed)) {
-      if (parsed.ok) produceReading(parsed, msg.receivedAt, done);
+      if (parsed.ok) produceReading(parsed, done);
       else {
         // An oversized payload is dead-lettered cut to the limit (the detail gives its full size):
         // whole, it could exceed what Kafka takes in one record and fail on every redelivery.
@@ -122,7 +125,7 @@ export async function run(argv: string[]): Promise<void> {
     let elements: string[] | undefined; // the elements' own text, split only if one is rejected
     for (let i = 0; i < results.length; i++) {
       const result = results[i];
-      if (result.ok) produceReading(result, msg.receivedAt, settle);
+      if (result.ok) produceReading(result, settle);
       else {
         elements ??= arrayElements(parsed.text);
         produceRejection(elementRejection(result, i, elements[i], msg.topic, rules.maxPayloadBytes), msg.receivedAt, settle);

@@ -39,8 +39,9 @@ describe('filteredFamilyTicks and postgresWorksFor', () => {
 
   it('counts the server, its writers and the backends of one database, not the others nor the exited', () => {
     const keep = postgresWorksFor('bench_e2e_abc');
-    expect(filteredFamilyTicks(1, stats, keep, [], (pid) => titles[pid] ?? '')).toBe(10 + 1 + 2 + 40 + 8);
-    expect(filteredFamilyTicks(1, stats, keep, [4], (pid) => titles[pid] ?? '')).toBe(10 + 1 + 2 + 8);
+    expect(filteredFamilyTicks(1, stats, keep, [], (pid) => titles[pid] ?? '')).toEqual(new Map([[1, 10], [2, 1], [3, 2], [4, 40], [6, 8]]));
+    expect([...filteredFamilyTicks(1, stats, keep, [4], (pid) => titles[pid] ?? '')!.keys()]).toEqual([1, 2, 3, 6]);
+    expect(filteredFamilyTicks(99, stats, keep, [])).toBeUndefined();
     expect(keep('postgres: iot bench_e2e_abcd 127.0.0.1(1) idle')).toBe(false);
   });
 });
@@ -65,6 +66,15 @@ describe('cpuPerReading and cpuTable', () => {
       'total                            30.0',
       'rows/s seen                     49000',
     ]);
+  });
+
+  it('adds up the parts of a filtered family: one that exited counts nothing, one that started counts whole', () => {
+    const part = (pid: number) => `postgresql\u0000${pid}`;
+    const before = new Map([[part(1), 100], [part(4), 500], [part(9), 700]]);
+    const after = new Map([[part(1), 150], [part(4), 800], [part(12), 40]]);
+    const { rows, total } = cpuPerReading(before, after, 10);
+    expect(rows).toEqual([{ name: 'postgresql', us: 50 + 300 + 40, perReading: 39 }]);
+    expect(total).toBe(39);
   });
 
   it('shows a measurement process apart, out of the total', () => {

@@ -43,17 +43,30 @@ export function familyTicks(pid: number, stats: readonly ProcStat[], family: boo
   return total;
 }
 
-/** A parent's own ticks plus those of its live children (and theirs) that `keep` accepts. */
-export function filteredFamilyTicks(pid: number, stats: readonly ProcStat[], keep: (cmdline: string) => boolean, except: readonly number[], cmdline = readCmdline): number {
+/**
+ * A parent's own ticks and those of each of its live children (with theirs) that `keep`
+ * accepts, by pid: a child that exits between two readings must drop out of both, not
+ * leave a negative difference behind (see `cpuPerReading`).
+ */
+export function filteredFamilyTicks(
+  pid: number,
+  stats: readonly ProcStat[],
+  keep: (cmdline: string) => boolean,
+  except: readonly number[],
+  cmdline = readCmdline,
+): Map<number, number> | undefined {
   const own = stats.find((s) => s.pid === pid);
-  if (!own) return Number.NaN;
-  let total = own.utime + own.stime;
+  if (!own) return undefined;
+  const parts = new Map([[pid, own.utime + own.stime]]);
   for (const child of stats) {
     if (child.ppid !== pid || except.includes(child.pid) || !keep(cmdline(child.pid))) continue;
-    total += familyTicks(child.pid, stats, true, except);
+    parts.set(child.pid, familyTicks(child.pid, stats, true, except));
   }
-  return total;
+  return parts;
 }
+
+/** Separates a process's name from a pid in the keys of `readCpu` for the parts of a filtered family. */
+const PART = '\u0000';
 
 function readCmdline(pid: number): string {
   try {
@@ -131,10 +144,13 @@ export function readCpu(processes: readonly Accounted[]): Map<string, number> {
       out.set(p.name, (out.get(p.name) ?? 0) + u.user + u.system);
       continue;
     }
-    let ticks: number;
-    if (pid === undefined) ticks = Number.NaN;
-    else if (p.family && p.childFilter) ticks = filteredFamilyTicks(pid, stats, p.childFilter, p.except?.() ?? []);
-    else ticks = familyTicks(pid, stats, p.family ?? false, p.except?.() ?? []);
+    if (pid !== undefined && p.family && p.childFilter) {
+      const parts = filteredFamilyTicks(pid, stats, p.childFilter, p.except?.() ?? []);
+      if (parts === undefined) out.set(p.name, Number.NaN);
+      else for (const [part, ticks] of parts) out.set(`${p.name}${PART}${part}`, ticks * usPerTick);
+      continue;
+    }
+    const ticks = pid === undefined ? Number.NaN : familyTicks(pid, stats, p.family ?? false, p.except?.() ?? []);
     out.set(p.name, (out.get(p.name) ?? 0) + ticks * usPerTick);
   }
   return out;
@@ -159,10 +175,20 @@ export function cpuPerReading(
   readings: number,
   measurement: ReadonlySet<string> = new Set(),
 ): { rows: CpuRow[]; total: number } {
+  // The parts of a filtered family (name, NUL, pid): a part only in `after` started during the
+  // step and counts whole; one only in `before` exited and counts nothing.
+  const spent = new Map<string, number>();
+  for (const [key, end] of after) {
+    const cut = key.indexOf(PART);
+    if (cut < 0) spent.set(key, end - (before.get(key) ?? Number.NaN));
+    else {
+      const name = key.slice(0, cut);
+      spent.set(name, (spent.get(name) ?? 0) + end - (before.get(key) ?? 0));
+    }
+  }
   const rows: CpuRow[] = [];
   let total = 0;
-  for (const [name, end] of after) {
-    const us = end - (before.get(name) ?? Number.NaN);
+  for (const [name, us] of spent) {
     const flag = measurement.has(name) ? { measurement: true } : {};
     if (!Number.isFinite(us)) {
       rows.push({ name, us: Number.NaN, perReading: Number.NaN, ...flag });

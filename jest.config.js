@@ -1,5 +1,5 @@
 /**
- * Unit tests sit beside the code (no servers); integration tests live in test/ and need the
+ * Unit tests sit beside the code (no servers; testkit/'s own tests too); integration tests live in test/ and need the
  * stack; the fault tests (test/faults/) and the chaos suite (test/chaos/, alone:
  * `npm run test:chaos`), both part of `npm test`, stop and restart the native stack's servers,
  * so they run one file at a time, after the others. test/kafka3/ (`npm run test:kafka3`) needs the native stack with three Kafka
@@ -14,7 +14,7 @@ module.exports = {
       displayName: 'unit',
       testEnvironment: 'node',
       transform: { '^.+\\.ts$': tsJest },
-      testMatch: ['<rootDir>/{lib,bridge,writer,detector,simulator,analytics,schemas,db,cli,notify,bench}/**/*.test.ts'],
+      testMatch: ['<rootDir>/{lib,bridge,writer,detector,simulator,analytics,schemas,db,cli,notify,testkit,bench}/**/*.test.ts'],
     },
     {
       displayName: 'integration',

@@ -1,4 +1,5 @@
-import type { Engine, SqlRunner } from '../db/migrate';
+import type { SqlRunner } from '../db/migrate';
+import { storedReadingOf, type StoredReading } from '../schemas';
 import { SchemaMissingError } from './errors';
 import {
   DEVICE_STATISTICS,
@@ -8,22 +9,12 @@ import {
   LOW_BATTERY,
   Metric,
   METRICS,
-  SCHEMA_ENGINE,
   TEMPERATURE_ANOMALIES,
   TIME_SERIES_RAW,
   TIME_SERIES_ROLLUP,
 } from './queries';
-import { assertBucketCount, chooseSource, parseBucketWidth, rollupLagSeconds, ruleFor, TelemetrySource } from './rollup';
+import { assertBucketCount, chooseSource, parseBucketWidth, ruleFor, TelemetrySource } from './rollup';
 import { positive, positiveInt, zScore } from './stats';
-
-export interface Reading {
-  time: Date;
-  deviceId: string;
-  firmware: string | null;
-  temperature: number | null;
-  humidity: number | null;
-  battery: number | null;
-}
 
 /** Over the readings that have the metric; all null when none has it (stddev also with one). */
 export interface MetricStatistics {
@@ -44,7 +35,7 @@ export interface DeviceStatistics {
   battery: MetricStatistics;
 }
 
-export interface TemperatureAnomaly extends Reading {
+export interface TemperatureAnomaly extends StoredReading {
   temperature: number;
   mean: number;
   stddev: number;
@@ -118,19 +109,14 @@ type Row = Record<string, unknown>;
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const count = (v: unknown): number => Number(v ?? 0);
 
-function reading(r: Row): Reading {
-  return {
-    time: r.time as Date,
-    deviceId: r.device_id as string,
-    firmware: r.firmware as string | null,
-    temperature: num(r.temperature),
-    humidity: num(r.humidity),
-    battery: num(r.battery),
-  };
-}
-
 function metricStatistics(r: Row, m: Metric): MetricStatistics {
-  return { avg: num(r[`${m}_avg`]), min: num(r[`${m}_min`]), max: num(r[`${m}_max`]), stddev: num(r[`${m}_stddev`]), count: count(r[`${m}_count`]) };
+  return {
+    avg: num(r[`${m}_avg`]),
+    min: num(r[`${m}_min`]),
+    max: num(r[`${m}_max`]),
+    stddev: num(r[`${m}_stddev`]),
+    count: count(r[`${m}_count`]),
+  };
 }
 
 function bucketStatistics(r: Row, m: Metric): BucketStatistics {
@@ -142,14 +128,12 @@ function bucketStatistics(r: Row, m: Metric): BucketStatistics {
  * a Client). Windows are relative to the database's now(); "latest" is the newest device time.
  */
 export class IoTAnalytics {
-  private engine?: Promise<Engine>;
-
   constructor(private readonly db: Pick<SqlRunner, 'query'>) {}
 
   /** The newest `limit` readings of a device, newest device time first (not arrival order). */
-  async latestReadings(deviceId: string, limit = 10): Promise<Reading[]> {
+  async latestReadings(deviceId: string, limit = 10): Promise<StoredReading[]> {
     const { rows } = await this.query(LATEST_READINGS, [deviceId, positiveInt('limit', limit)]);
-    return rows.map(reading);
+    return rows.map(storedReadingOf);
   }
 
   /** Statistics of one device over the last `hours`; undefined when it has no reading there. */
@@ -182,7 +166,7 @@ export class IoTAnalytics {
         const mean = Number(r.mean);
         const stddev = Number(r.stddev);
         const temperature = Number(r.temperature);
-        return { ...reading(r), temperature, mean, stddev, zScore: zScore(temperature, mean, stddev) };
+        return { ...storedReadingOf(r), temperature, mean, stddev, zScore: zScore(temperature, mean, stddev) };
       }),
     };
   }
@@ -206,15 +190,12 @@ export class IoTAnalytics {
     positive('hours', hours);
     assertBucketCount(width, hours);
     const chosen = source === 'auto' ? chooseSource(width, hours) : source;
-    const { rows } =
-      chosen === 'device_telemetry'
-        ? await this.query(TIME_SERIES_RAW, [width.text, hours, deviceId ?? null])
-        : await this.query(TIME_SERIES_ROLLUP[chosen], [
-            width.text,
-            hours,
-            deviceId ?? null,
-            rollupLagSeconds(ruleFor(chosen, width), await this.schemaEngine()),
-          ]);
+    if (chosen !== 'device_telemetry') ruleFor(chosen, width); // refuses a rollup that cannot serve the width
+    const { rows } = await this.query(chosen === 'device_telemetry' ? TIME_SERIES_RAW : TIME_SERIES_ROLLUP[chosen], [
+      width.text,
+      hours,
+      deviceId ?? null,
+    ]);
     return {
       bucket: width.text,
       source: chosen,
@@ -255,25 +236,15 @@ export class IoTAnalytics {
     }));
   }
 
-  /** Read once per instance: migrate fixes the engine on its first run. */
-  private schemaEngine(): Promise<Engine> {
-    this.engine ??= this.query(SCHEMA_ENGINE, []).then(
-      ({ rows }) => (rows[0]?.engine === 'timescaledb' ? 'timescaledb' : 'postgresql'),
-      (err: unknown) => {
-        this.engine = undefined; // a failed look-up is retried by the next call
-        throw err;
-      },
-    );
-    return this.engine;
-  }
-
   /** An undefined table means the schema is missing: say what to do instead of "relation does not exist". */
   private async query(text: string, values: unknown[]): Promise<{ rows: Row[] }> {
     try {
       return await this.db.query(text, values);
     } catch (err) {
       if ((err as { code?: unknown }).code === '42P01') {
-        throw new SchemaMissingError(`the pipeline schema is missing (${(err as Error).message}); run \`iot-pipeline migrate\``, { cause: err });
+        throw new SchemaMissingError(`the pipeline schema is missing (${(err as Error).message}); run \`iot-pipeline migrate\``, {
+          cause: err,
+        });
       }
       throw err;
     }

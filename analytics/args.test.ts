@@ -4,11 +4,33 @@ import { loadAnalyticsConfig } from './config';
 
 describe('analytics arguments', () => {
   it('maps numeric flags to config keys and keeps device and --json', () => {
-    expect(parseArgs(['--hours', '6', '--device', 'device-007', '--z-threshold', '3', '--battery-threshold', '15', '--inactive-minutes', '2', '--limit', '5', '--json'])).toEqual({
+    expect(
+      parseArgs([
+        '--hours',
+        '6',
+        '--device',
+        'device-007',
+        '--z-threshold',
+        '3',
+        '--battery-threshold',
+        '15',
+        '--inactive-minutes',
+        '2',
+        '--limit',
+        '5',
+        '--json',
+      ]),
+    ).toEqual({
       help: false,
       json: true,
       deviceId: 'device-007',
-      overrides: { 'report.hours': 6, 'report.zThreshold': 3, 'report.batteryThreshold': 15, 'report.inactiveMinutes': 2, 'report.anomalyLimit': 5 },
+      overrides: {
+        'report.hours': 6,
+        'report.zThreshold': 3,
+        'report.batteryThreshold': 15,
+        'report.inactiveMinutes': 2,
+        'report.anomalyLimit': 5,
+      },
     });
     expect(parseArgs([])).toEqual({ help: false, json: false, deviceId: undefined, overrides: {} });
   });
@@ -23,7 +45,13 @@ describe('analytics arguments', () => {
 
 describe('analytics configuration', () => {
   it("has the seed's defaults", () => {
-    expect(loadAnalyticsConfig({}, {}).report).toEqual({ hours: 24, zThreshold: 2, batteryThreshold: 20, inactiveMinutes: 10, anomalyLimit: 20 });
+    expect(loadAnalyticsConfig({}, {}).report).toEqual({
+      hours: 24,
+      zThreshold: 2,
+      batteryThreshold: 20,
+      inactiveMinutes: 10,
+      anomalyLimit: 20,
+    });
   });
 
   it('takes the environment, and flags over it', () => {

@@ -4,7 +4,8 @@ import { ConfigOf, loadConfig, postgresSchema } from '../lib/config';
 convict.addFormat({
   name: 'percentage',
   validate(value: unknown) {
-    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > 100) throw new Error('must be a number above 0 and at most 100');
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > 100)
+      throw new Error('must be a number above 0 and at most 100');
   },
   coerce: (v: string) => Number(v),
 });
@@ -30,7 +31,12 @@ export const reportSchema = {
     default: 10,
     env: 'ANALYTICS_INACTIVE_MINUTES',
   },
-  anomalyLimit: { doc: 'How many of the newest anomalies the report lists', format: 'positive-int', default: 20, env: 'ANALYTICS_ANOMALY_LIMIT' },
+  anomalyLimit: {
+    doc: 'How many of the newest anomalies the report lists',
+    format: 'positive-int',
+    default: 20,
+    env: 'ANALYTICS_ANOMALY_LIMIT',
+  },
 };
 
 export const analyticsConfigSchema = { postgres: postgresSchema, report: reportSchema };

@@ -27,7 +27,12 @@ export function fixed(value: number | null | undefined, digits = 2): string {
 
 /** UTC, to the second: '2026-01-02 03:04:05Z'. */
 export function timestamp(value: Date | null | undefined): string {
-  return value ? value.toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, 'Z') : '-';
+  return value
+    ? value
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d{3}Z$/, 'Z')
+    : '-';
 }
 
 /** A silence as people say it: '12.5 min', '3.2 h', '2.1 d'. */
@@ -81,7 +86,14 @@ export function formatReport(report: Report): string {
         { header: 'stddev', align: R },
         { header: 'z', align: R },
       ],
-      report.anomalies.anomalies.map((a) => [timestamp(a.time), a.deviceId, fixed(a.temperature), fixed(a.mean), fixed(a.stddev), fixed(a.zScore)]),
+      report.anomalies.anomalies.map((a) => [
+        timestamp(a.time),
+        a.deviceId,
+        fixed(a.temperature),
+        fixed(a.mean),
+        fixed(a.stddev),
+        fixed(a.zScore),
+      ]),
     )}`,
     `Low battery devices (newest battery reading < ${o.batteryThreshold} %)\n${textTable(
       [{ header: 'device' }, { header: 'battery', align: R }, { header: 'at' }],
@@ -95,7 +107,13 @@ export function formatReport(report: Report): string {
   if (report.latest) {
     sections.push(
       `Latest readings of ${o.deviceId} (newest device time first)\n${textTable(
-        [{ header: 'time' }, { header: 'firmware' }, { header: 'temperature', align: R }, { header: 'humidity', align: R }, { header: 'battery', align: R }],
+        [
+          { header: 'time' },
+          { header: 'firmware' },
+          { header: 'temperature', align: R },
+          { header: 'humidity', align: R },
+          { header: 'battery', align: R },
+        ],
         report.latest.map((r) => [timestamp(r.time), r.firmware ?? '-', fixed(r.temperature), fixed(r.humidity), fixed(r.battery, 1)]),
       )}`,
     );

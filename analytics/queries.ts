@@ -30,21 +30,71 @@ GROUP BY device_id
 ORDER BY device_id`;
 
 /**
- * The seed's anomaly query, with the threshold as a parameter and the judged readings limited to
- * the window the statistics come from (the seed's scans all history). now() is fixed for the
- * statement, so both windows are the same. $1 threshold, $2 hours, $3 device or null, $4 limit.
+ * The readings of a window `now() − $p hours .. now()` as parts whose counts, sums and sums of
+ * squares add up to exactly the window's: the 1-hour rollup for the window's whole hours, the
+ * 1-minute rollup for the whole minutes before the first of those, the raw table only for the
+ * partial first minute. So a window statistic reads about 1 row a device-hour instead of every
+ * reading. Columns: device_id, readings, then per metric <m>_n, <m>_sum, <m>_sumsq. Needs the
+ * CTE `bounds` of WINDOW_BOUNDS(p).
  */
-export const TEMPERATURE_ANOMALIES = `WITH stats AS (
-    SELECT device_id, avg(temperature) AS mean, stddev(temperature) AS stddev
-    FROM device_telemetry
-    WHERE time > ${SINCE_HOURS(2)} AND ${DEVICE_FILTER(3)}
+const WINDOW_BOUNDS = (p: number) => `bounds AS (
+    SELECT ${SINCE_HOURS(p)} AS since,
+           time_bucket(interval '1 minute', ${SINCE_HOURS(p)}) + interval '1 minute' AS first_minute,
+           time_bucket(interval '1 hour', ${SINCE_HOURS(p)}) + interval '1 hour' AS first_hour
+)`;
+function windowParts(deviceFilter: (column: string) => string): string {
+  const columns = ['device_id', 'readings', ...METRICS.flatMap((m) => [`${m}_n`, `${m}_sum`, `${m}_sumsq`])].join(', ');
+  const rollup = METRICS.map((m) => `r.${m}_count, r.${m}_sum, r.${m}_sumsq`).join(', ');
+  const raw = METRICS.map((m) => `(t.${m} IS NOT NULL)::int, t.${m}, t.${m} * t.${m}`).join(', ');
+  return `window_parts (${columns}) AS (
+    SELECT r.device_id, r.reading_count, ${rollup}
+    FROM device_telemetry_1h r, bounds b
+    WHERE r.bucket >= b.first_hour AND ${deviceFilter('r.device_id')}
+    UNION ALL
+    SELECT r.device_id, r.reading_count, ${rollup}
+    FROM device_telemetry_1m r, bounds b
+    WHERE r.bucket >= b.first_minute AND r.bucket < b.first_hour AND ${deviceFilter('r.device_id')}
+    UNION ALL
+    SELECT t.device_id, 1, ${raw}
+    FROM device_telemetry t, bounds b
+    WHERE t.time > b.since AND t.time < b.first_minute AND ${deviceFilter('t.device_id')}
+)`;
+}
+
+/**
+ * The seed's anomaly question (readings more than $1 sample standard deviations from their
+ * device's mean over the window) without two scans of every raw reading: each device's mean and
+ * standard deviation come from the window's parts (windowParts, exact), then only the hours
+ * whose minimum or maximum lies beyond the threshold are read back from the raw table, through
+ * the identity index. The same rows as the seed's query (limited to the window; the seed's
+ * judges all history). now() is fixed for the statement. $1 threshold, $2 hours, $3 device or
+ * null, $4 limit.
+ */
+export const TEMPERATURE_ANOMALIES = `WITH ${WINDOW_BOUNDS(2)}, ${windowParts((c) => DEVICE_FILTER(3, c))}, stats AS (
+    SELECT device_id, sum(temperature_sum) / sum(temperature_n) AS mean,
+           sqrt(greatest(sum(temperature_sumsq) - sum(temperature_sum) * sum(temperature_sum) / sum(temperature_n), 0)
+                / nullif(sum(temperature_n) - 1, 0)) AS stddev
+    FROM window_parts
     GROUP BY device_id
+    HAVING sum(temperature_n) > 0
+), suspect_hours AS MATERIALIZED (
+    SELECT r.device_id, r.bucket, s.mean, s.stddev
+    FROM device_telemetry_1h r JOIN stats s ON s.device_id = r.device_id, bounds b
+    WHERE r.bucket > b.since - interval '1 hour' AND ${DEVICE_FILTER(3, 'r.device_id')}
+      AND (r.max_temperature - s.mean > $1::float8 * s.stddev OR s.mean - r.min_temperature > $1::float8 * s.stddev)
 )
-SELECT t.time, t.device_id, t.firmware, t.temperature, t.humidity, t.battery, s.mean, s.stddev,
+SELECT t.time, t.device_id, t.firmware, t.temperature, t.humidity, t.battery, h.mean, h.stddev,
        count(*) OVER () AS total
-FROM device_telemetry t
-JOIN stats s ON t.device_id = s.device_id
-WHERE t.time > ${SINCE_HOURS(2)} AND abs(t.temperature - s.mean) > $1::float8 * s.stddev
+FROM suspect_hours h, bounds b,
+     LATERAL (
+       -- one range of the identity index per suspect hour (OFFSET 0 keeps the planner from
+       -- flattening this into a join that reads every reading of the window)
+       SELECT r.time, r.device_id, r.firmware, r.temperature, r.humidity, r.battery
+       FROM device_telemetry r
+       WHERE r.device_id = h.device_id AND r.time >= h.bucket AND r.time < h.bucket + interval '1 hour'
+         AND r.time > b.since AND abs(r.temperature - h.mean) > $1::float8 * h.stddev
+       OFFSET 0
+     ) t
 ORDER BY t.time DESC, t.device_id
 LIMIT $4`;
 
@@ -82,14 +132,17 @@ FROM (${latestPerDevice()}) latest
 WHERE time < now() - $1::float8 * interval '1 minute'
 ORDER BY time, device_id`;
 
-/** $1 hours. */
-export const FLEET_SUMMARY = `SELECT count(DISTINCT device_id) AS devices,
-       count(*) AS readings,
-       min(time) AS first_reading,
-       max(time) AS last_reading,
-${METRICS.map((m) => `       avg(${m}) AS ${m}_avg`).join(',\n')}
-FROM device_telemetry
-WHERE time > ${SINCE_HOURS(1)}`;
+/**
+ * Fleet figures over the window: devices, readings and means from the window's parts
+ * (windowParts, exact), the first and last reading through the time index. $1 hours.
+ */
+export const FLEET_SUMMARY = `WITH ${WINDOW_BOUNDS(1)}, ${windowParts(() => 'true')}
+SELECT count(DISTINCT device_id) AS devices,
+       sum(readings) AS readings,
+       (SELECT min(time) FROM device_telemetry WHERE time > ${SINCE_HOURS(1)}) AS first_reading,
+       (SELECT max(time) FROM device_telemetry WHERE time > ${SINCE_HOURS(1)}) AS last_reading,
+${METRICS.map((m) => `       sum(${m}_sum) / nullif(sum(${m}_n), 0) AS ${m}_avg`).join(',\n')}
+FROM window_parts`;
 
 const BUCKET_AGGREGATES = METRICS.map((m) => `avg(${m}) AS ${m}_avg, min(${m}) AS ${m}_min, max(${m}) AS ${m}_max`).join(',\n       ');
 
@@ -106,36 +159,20 @@ GROUP BY 1, 2
 ORDER BY 1 DESC, 2`;
 
 /**
- * A time series from a rollup for buckets older than the rollup's lag and from the raw table
- * for the newer ones (which a continuous aggregate may not have materialised yet), split at a
- * bucket boundary so no bucket mixes the two; a null lag (a rollup that is always current)
- * reads every bucket from the rollup. Rollup buckets are re-bucketed to the requested
- * width exactly on both engines: counts and per-metric sums add up, min/max combine, and a
- * mean is sum(x_sum) / sum(x_count) over the readings that have the metric.
- * $1 width, $2 hours, $3 device or null, $4 lag in seconds or null.
+ * A time series from a rollup, re-bucketed to the requested width exactly on both engines:
+ * counts and per-metric sums add up, min/max combine, and a mean is sum(x_sum) / sum(x_count)
+ * over the readings that have the metric. Both rollups are current to the newest reading (the
+ * plain-PostgreSQL trigger; TimescaleDB's real-time aggregation of what is not materialized
+ * yet), so every bucket comes from the rollup. $1 width, $2 hours, $3 device or null.
  */
 function timeSeriesFromRollup(view: RollupView): string {
   const combined = METRICS.map(
-    (m) => `sum(${m}_sum) / nullif(sum(${m}_count), 0) AS ${m}_avg, min(${m}_min) AS ${m}_min, max(${m}_max) AS ${m}_max`,
+    (m) => `sum(${m}_sum) / nullif(sum(${m}_count), 0) AS ${m}_avg, min(min_${m}) AS ${m}_min, max(max_${m}) AS ${m}_max`,
   ).join(',\n       ');
-  const partColumns = METRICS.map((m) => `${m}_count, ${m}_sum, ${m}_min, ${m}_max`).join(', ');
-  const rollupColumns = METRICS.map((m) => `r.${m}_count, r.${m}_sum, r.min_${m}, r.max_${m}`).join(', ');
-  const rawColumns = METRICS.map((m) => `(t.${m} IS NOT NULL)::int, t.${m}, t.${m}, t.${m}`).join(', ');
-  return `WITH bounds AS (
-    SELECT time_bucket($1::interval, ${SINCE_HOURS(2)}) AS first_bucket,
-           coalesce(time_bucket($1::interval, now() - $4::float8 * interval '1 second'), 'infinity') AS raw_from
-), parts (bucket, device_id, readings, ${partColumns}) AS (
-    SELECT time_bucket($1::interval, r.bucket), r.device_id, r.reading_count, ${rollupColumns}
-    FROM ${view} r, bounds b
-    WHERE r.bucket >= b.first_bucket AND r.bucket < b.raw_from AND ${DEVICE_FILTER(3, 'r.device_id')}
-    UNION ALL
-    SELECT time_bucket($1::interval, t.time), t.device_id, 1, ${rawColumns}
-    FROM device_telemetry t, bounds b
-    WHERE t.time >= greatest(b.first_bucket, b.raw_from) AND ${DEVICE_FILTER(3, 't.device_id')}
-)
-SELECT bucket, device_id, sum(readings) AS readings,
+  return `SELECT time_bucket($1::interval, bucket) AS bucket, device_id, sum(reading_count) AS readings,
        ${combined}
-FROM parts
+FROM ${view}
+WHERE bucket >= time_bucket($1::interval, ${SINCE_HOURS(2)}) AND ${DEVICE_FILTER(3)}
 GROUP BY 1, 2
 ORDER BY 1 DESC, 2`;
 }
@@ -144,6 +181,3 @@ export const TIME_SERIES_ROLLUP: Record<RollupView, string> = {
   device_telemetry_1m: timeSeriesFromRollup('device_telemetry_1m'),
   device_telemetry_1h: timeSeriesFromRollup('device_telemetry_1h'),
 };
-
-/** The engine migrate chose for this database (it never changes afterwards). */
-export const SCHEMA_ENGINE = `SELECT engine FROM schema_migrations WHERE engine IS NOT NULL ORDER BY version LIMIT 1`;

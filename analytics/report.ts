@@ -1,4 +1,5 @@
-import type { AnomalyReport, DeviceStatistics, FleetSummary, InactiveDevice, IoTAnalytics, LowBatteryDevice, Reading } from './analytics';
+import type { AnomalyReport, DeviceStatistics, FleetSummary, InactiveDevice, IoTAnalytics, LowBatteryDevice } from './analytics';
+import type { StoredReading } from '../schemas';
 
 export interface ReportOptions {
   hours: number;
@@ -19,14 +20,15 @@ export interface Report {
   lowBattery: LowBatteryDevice[];
   inactive: InactiveDevice[];
   /** Only with a device: its newest readings. */
-  latest?: Reading[];
+  latest?: StoredReading[];
 }
 
 const LATEST_SHOWN = 10;
 
 export async function buildReport(analytics: IoTAnalytics, options: ReportOptions): Promise<Report> {
   const { hours, deviceId } = options;
-  const ofDevice = <T extends { deviceId: string }>(rows: T[]) => (deviceId === undefined ? rows : rows.filter((r) => r.deviceId === deviceId));
+  const ofDevice = <T extends { deviceId: string }>(rows: T[]) =>
+    deviceId === undefined ? rows : rows.filter((r) => r.deviceId === deviceId);
   const [fleet, devices, anomalies, lowBattery, inactive, latest] = await Promise.all([
     analytics.fleetSummary(hours),
     analytics.allDeviceStatistics(hours).then(ofDevice),

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from './errors';
-import { assertBucketCount, chooseSource, MAX_BUCKETS, parseBucketWidth, rollupLagSeconds, ROLLUP_RULES, ruleFor } from './rollup';
+import { assertBucketCount, chooseSource, MAX_BUCKETS, parseBucketWidth, ruleFor } from './rollup';
 
 describe('parseBucketWidth', () => {
   it.each([
@@ -40,18 +40,12 @@ describe('assertBucketCount', () => {
 describe('the rollup rule', () => {
   const w = parseBucketWidth;
 
-  it('takes its lag from the refresh policies: end offset plus schedule', () => {
-    expect(ROLLUP_RULES.map((r) => [r.view, r.bucketSeconds, r.lagSeconds])).toEqual([
-      ['device_telemetry_1h', 3600, 3600 + 1800],
-      ['device_telemetry_1m', 60, 60 + 60],
-    ]);
-  });
-
   it.each([
     ['1 hour', 48, 'device_telemetry_1h'],
     ['1 day', 24 * 30, 'device_telemetry_1h'],
     ['1 month', 24 * 365, 'device_telemetry_1h'],
-    ['1 hour', 24, 'device_telemetry_1m'], // not more than 24 h: the finer rollup
+    ['1 hour', 24, 'device_telemetry_1h'],
+    ['1 hour', 1, 'device_telemetry'], // not more than 1 h: few raw rows
     ['90 minutes', 48, 'device_telemetry_1m'], // 1-hour buckets would straddle 90-minute ones
     ['5 minutes', 6, 'device_telemetry_1m'],
     ['5 minutes', 1, 'device_telemetry'],
@@ -59,15 +53,6 @@ describe('the rollup rule', () => {
     ['90 seconds', 48, 'device_telemetry'],
   ])('%p buckets over %d h read %s, on either engine', (width, hours, source) => {
     expect(chooseSource(w(width), hours)).toBe(source);
-  });
-
-  it('reads the newest buckets from the raw table only where the rollup lags (TimescaleDB)', () => {
-    const [hourly, minutely] = ROLLUP_RULES;
-    expect(rollupLagSeconds(hourly, 'timescaledb')).toBe(3600 + 1800);
-    expect(rollupLagSeconds(minutely, 'timescaledb')).toBe(60 + 60);
-    // plain PostgreSQL: the trigger updates the rollup in the inserting statement
-    expect(rollupLagSeconds(hourly, 'postgresql')).toBeNull();
-    expect(rollupLagSeconds(minutely, 'postgresql')).toBeNull();
   });
 
   it('refuses a forced rollup that cannot serve the width', () => {

@@ -1,5 +1,5 @@
 import { intervalSeconds } from '../db/interval';
-import { Engine, ROLLUPS } from '../db/migrate';
+import { ROLLUPS } from '../db/migrate';
 import { InvalidArgumentError } from './errors';
 
 /**
@@ -31,7 +31,10 @@ const MONTH_UNITS = new Set(['month', 'months', 'mon', 'mons', 'year', 'years', 
 export function parseBucketWidth(text: string): BucketWidth {
   const seconds = intervalSeconds(text);
   if (seconds === undefined || !(seconds > 0)) {
-    throw new InvalidArgumentError('bucket', `must be a positive interval such as '5 minutes', '1 hour' or '1 day' (got ${JSON.stringify(text)})`);
+    throw new InvalidArgumentError(
+      'bucket',
+      `must be a positive interval such as '5 minutes', '1 hour' or '1 day' (got ${JSON.stringify(text)})`,
+    );
   }
   const parts = [...text.trim().toLowerCase().matchAll(PARTS)];
   const months = parts.filter((p) => MONTH_UNITS.has(p[2]));
@@ -45,7 +48,10 @@ export function parseBucketWidth(text: string): BucketWidth {
 export function assertBucketCount(width: BucketWidth, hours: number): void {
   const buckets = Math.ceil((hours * 3600) / width.seconds);
   if (buckets > MAX_BUCKETS) {
-    throw new InvalidArgumentError('bucket', `'${width.text}' over ${hours} h makes ${buckets} buckets per device; at most ${MAX_BUCKETS}: choose a wider bucket`);
+    throw new InvalidArgumentError(
+      'bucket',
+      `'${width.text}' over ${hours} h makes ${buckets} buckets per device; at most ${MAX_BUCKETS}: choose a wider bucket`,
+    );
   }
 }
 
@@ -54,24 +60,17 @@ export interface RollupRule {
   bucketSeconds: number;
   /** Read the rollup only for ranges longer than this. */
   minRangeHours: number;
-  /**
-   * How far back from now() a bucket may still be missing readings in the continuous aggregate:
-   * the refresh policy's end offset plus its schedule. Newer buckets are read from the raw table.
-   * TimescaleDB only: see rollupLagSeconds.
-   */
-  lagSeconds: number;
 }
 
-const MIN_RANGE_HOURS: Record<RollupView, number> = { device_telemetry_1h: 24, device_telemetry_1m: 1 };
+const MIN_RANGE_HOURS: Record<RollupView, number> = { device_telemetry_1h: 1, device_telemetry_1m: 1 };
 
-/** Coarsest first: the first rule that fits wins. Offsets come from migrate's refresh policies. */
+/** Coarsest first: the first rule that fits wins. */
 export const ROLLUP_RULES: readonly RollupRule[] = [...ROLLUPS]
   .sort((a, b) => b.bucketSeconds - a.bucketSeconds)
   .map((r) => ({
     view: r.view,
     bucketSeconds: r.bucketSeconds,
     minRangeHours: MIN_RANGE_HOURS[r.view],
-    lagSeconds: (intervalSeconds(r.endOffset) ?? 0) + (intervalSeconds(r.schedule) ?? 0),
   }));
 
 /** A rollup can serve a width only if each of its buckets lies inside one requested bucket. */
@@ -81,29 +80,22 @@ export function fitsRollup(width: BucketWidth, rule: RollupRule): boolean {
 
 /**
  * The rollup rule, the same on both engines: the coarsest rollup whose bucket divides the
- * requested width, if the range is longer than its minimum (1 h rollup: buckets of whole hours
- * over more than 24 h; 1 min rollup: buckets of whole minutes over more than 1 h). Otherwise the
- * raw table.
+ * requested width, if the range is longer than 1 h (shorter ones read few raw rows). Otherwise
+ * the raw table.
  */
 export function chooseSource(width: BucketWidth, hours: number): TelemetrySource {
   const rule = ROLLUP_RULES.find((r) => fitsRollup(width, r) && hours > r.minRangeHours);
   return rule ? rule.view : 'device_telemetry';
 }
 
-/**
- * How far back the rollup may lag behind the raw table, or null when it never does: on plain
- * PostgreSQL the trigger updates the rollup in the statement that inserts the readings, so
- * every bucket, the newest included, is read from the rollup.
- */
-export function rollupLagSeconds(rule: RollupRule, engine: Engine): number | null {
-  return engine === 'timescaledb' ? rule.lagSeconds : null;
-}
-
 /** The rule of a rollup the caller asked for by name; refuses one that cannot serve the width. */
 export function ruleFor(view: RollupView, width: BucketWidth): RollupRule {
   const rule = ROLLUP_RULES.find((r) => r.view === view) as RollupRule;
   if (!fitsRollup(width, rule)) {
-    throw new InvalidArgumentError('source', `${view} cannot serve buckets of '${width.text}': the width must be a multiple of ${rule.bucketSeconds} s`);
+    throw new InvalidArgumentError(
+      'source',
+      `${view} cannot serve buckets of '${width.text}': the width must be a multiple of ${rule.bucketSeconds} s`,
+    );
   }
   return rule;
 }

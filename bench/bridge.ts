@@ -1,8 +1,8 @@
 import type { MqttClient } from 'mqtt';
-import { createTestTopics, recordCount, telemetryCodec, testKafka } from '../test/support/kafka';
-import { connectPublisher, testMqttTopics } from '../test/support/mqtt';
-import { ServiceProcess } from '../test/support/service-process';
-import { waitUntil } from '../test/support/wait';
+import { createTestTopics, recordCount, telemetryCodec, testKafka } from '../testkit/kafka';
+import { connectPublisher, testMqttTopics } from '../testkit/mqtt';
+import { ServiceProcess } from '../testkit/service-process';
+import { waitUntil } from '../testkit/wait';
 import { deleteTopics, fleetSample } from './fixtures';
 import { cpuProfileEnv, profileDir, profileNotes, summariseDir } from './profile';
 import { Benchmark, BenchContext, BenchResult, numberFlag, ratio } from './report';
@@ -79,11 +79,21 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
     const reported = () => `in Kafka ${produced}/${messages}`;
     progress.phase('bridge producing', reported);
     if (since === undefined) {
-      await waitUntil('first record produced', async () => (produced = await bridge.metricValue('iot_bridge_readings_produced_total')) > 0, 120_000, 20);
+      await waitUntil(
+        'first record produced',
+        async () => (produced = await bridge.metricValue('iot_bridge_readings_produced_total')) > 0,
+        120_000,
+        20,
+      );
     }
     const from = since ?? performance.now();
     const first = since === undefined ? produced : 0;
-    await waitUntil(`${messages} produced`, async () => (produced = await bridge.metricValue('iot_bridge_readings_produced_total')) >= messages, 600_000, 200);
+    await waitUntil(
+      `${messages} produced`,
+      async () => (produced = await bridge.metricValue('iot_bridge_readings_produced_total')) >= messages,
+      600_000,
+      200,
+    );
     return (messages - first) / ((performance.now() - from) / 1000);
   };
   let liveRate: number;
@@ -133,8 +143,20 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
   return {
     params: { messages, devices, publishers, window, partitions, maxBatch, profile },
     figures: [
-      { metric: 'bridge: queued in Mosquitto → Kafka', value: queuedRate, unit: 'msg/s', baseline: kafkaRate, ratio: ratio(queuedRate, kafkaRate) },
-      { metric: 'bridge: live, publishers on the same cores', value: liveRate, unit: 'msg/s', baseline: kafkaRate, ratio: ratio(liveRate, kafkaRate) },
+      {
+        metric: 'bridge: queued in Mosquitto → Kafka',
+        value: queuedRate,
+        unit: 'msg/s',
+        baseline: kafkaRate,
+        ratio: ratio(queuedRate, kafkaRate),
+      },
+      {
+        metric: 'bridge: live, publishers on the same cores',
+        value: liveRate,
+        unit: 'msg/s',
+        baseline: kafkaRate,
+        ratio: ratio(liveRate, kafkaRate),
+      },
       { metric: 'KafkaJS producer, same records (baseline)', value: kafkaRate, unit: 'msg/s' },
       { metric: 'MQTT publish, PUBACKed by the broker (live)', value: messages / publishSeconds, unit: 'msg/s' },
       { metric: 'bridge: mean records per produce request', value: histograms.iot_bridge_produce_batch_records, unit: 'records' },

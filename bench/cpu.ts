@@ -28,7 +28,10 @@ export function parseProcStat(text: string): ProcStat {
   if (close < 0) throw new Error(`not a /proc/<pid>/stat line: ${text.slice(0, 80)}`);
   const pid = Number(text.slice(0, text.indexOf(' ')));
   // After ") ": state(3) ppid(4) ... utime(14) stime(15) cutime(16) cstime(17)
-  const f = text.slice(close + 2).trim().split(' ');
+  const f = text
+    .slice(close + 2)
+    .trim()
+    .split(' ');
   const at = (field: number) => Number(f[field - 3]);
   return { pid, ppid: at(4), utime: at(14), stime: at(15), cutime: at(16), cstime: at(17) };
 }
@@ -240,7 +243,11 @@ function pidFrom(file: string): number | undefined {
 /** The servers of the native stack, by their pid files (PostgreSQL: the postmaster and all its backends). */
 export function stackProcesses(dir: string): Accounted[] {
   const run = join(dir, 'run');
-  const kafkaFiles = existsSync(run) ? readdirSync(run).filter((f) => /^kafka(-\d+)?\.pid$/.test(f)).sort() : [];
+  const kafkaFiles = existsSync(run)
+    ? readdirSync(run)
+        .filter((f) => /^kafka(-\d+)?\.pid$/.test(f))
+        .sort()
+    : [];
   return [
     { name: 'mosquitto', pid: () => pidFrom(join(run, 'mosquitto.pid')) },
     ...(kafkaFiles.length ? kafkaFiles : ['kafka.pid']).map((f) => ({ name: 'kafka', pid: () => pidFrom(join(run, f)) })),

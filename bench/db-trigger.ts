@@ -1,7 +1,7 @@
 import { Reading } from '../schemas';
 import { writeBatch } from '../writer/store';
 import { telemetryTable } from '../writer/tables';
-import { createMigratedDatabase } from '../test/support/pg';
+import { createMigratedDatabase } from '../testkit/pg';
 import { Benchmark, BenchContext, BenchResult, numberFlag, ratio } from './report';
 
 /**
@@ -66,7 +66,13 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
   return {
     figures: [
       { metric: 'writeBatch without the rollup trigger', value: Math.round(without), unit: 'rows/s' },
-      { metric: 'writeBatch with the rollup trigger', value: Math.round(withTrigger), unit: 'rows/s', baseline: Math.round(without), ratio: ratio(withTrigger, without) },
+      {
+        metric: 'writeBatch with the rollup trigger',
+        value: Math.round(withTrigger),
+        unit: 'rows/s',
+        baseline: Math.round(without),
+        ratio: ratio(withTrigger, without),
+      },
     ],
     params: { rows, devices, batchSize, rounds },
     notes: ['plain PostgreSQL only; a fresh migrated database per round; best round of each'],

@@ -1,10 +1,11 @@
 import { Detector } from '../detector/detector';
-import { detect, falseAlertsPerDeviceHour, NORMAL_DATA, recallByKind, silenceJudgedAfterSeconds, simulateReadings, SPIKES_5_SIGMA } from '../detector/evaluation';
+import { detect, falseAlertsPerDeviceHour, NORMAL_DATA, simulateReadings, SPIKES_5_SIGMA } from '../testkit/evaluation';
+import { recallByKind, silenceJudgedAfterSeconds } from '../detector/recall';
 import { defaultDetectorSettings } from '../detector/settings';
 import type { Reading } from '../schemas';
-import { createTestTopics, groupLag, produceReadings, telemetryCodec, testKafka, uniqueName } from '../test/support/kafka';
-import { ServiceProcess } from '../test/support/service-process';
-import { waitUntil } from '../test/support/wait';
+import { createTestTopics, groupLag, produceReadings, telemetryCodec, testKafka, uniqueName } from '../testkit/kafka';
+import { ServiceProcess } from '../testkit/service-process';
+import { waitUntil } from '../testkit/wait';
 import { BENCH_SEED, deleteTopics } from './fixtures';
 import { cpuProfileEnv, profileDir, profileNotes, summariseDir, type ProfileSummary } from './profile';
 import { Benchmark, BenchContext, BenchResult, Figure, median, numberFlag, Progress, ratio } from './report';
@@ -46,7 +47,11 @@ interface Drain {
   startupSeconds: number;
 }
 
-async function throughKafka(readings: readonly Reading[], progress: Progress, profile: boolean): Promise<{ detector: Drain; baseline: Drain; profile?: ProfileSummary }> {
+async function throughKafka(
+  readings: readonly Reading[],
+  progress: Progress,
+  profile: boolean,
+): Promise<{ detector: Drain; baseline: Drain; profile?: ProfileSummary }> {
   const topics = await createTestTopics('bench-detector', 6);
   const codec = await telemetryCodec(topics.telemetry);
   const producer = testKafka().producer();
@@ -59,7 +64,12 @@ async function throughKafka(readings: readonly Reading[], progress: Progress, pr
   try {
     progress.phase(`producing ${readings.length} readings`);
     const ingested = Date.now();
-    await produceReadings(producer, topics.telemetry, codec, readings.map((r) => ({ ...r, ingested_at: ingested })));
+    await produceReadings(
+      producer,
+      topics.telemetry,
+      codec,
+      readings.map((r) => ({ ...r, ingested_at: ingested })),
+    );
 
     progress.phase('baseline: a consumer that only decodes');
     const consumer = testKafka().consumer({ groupId: uniqueName('bench-decode') });
@@ -87,17 +97,31 @@ async function throughKafka(readings: readonly Reading[], progress: Progress, pr
     let detectorDrain: Drain = { perSecond: Number.NaN, startupSeconds: Number.NaN };
     const profDir = profile ? profileDir('detector') : undefined;
     // Logging at info: the metrics port is read from the start-up line.
-    const detector = new ServiceProcess('detector', [], { ...topics.env, DETECTOR_GROUP_ID: groupId, ...(profDir ? cpuProfileEnv(profDir) : {}) });
+    const detector = new ServiceProcess('detector', [], {
+      ...topics.env,
+      DETECTOR_GROUP_ID: groupId,
+      ...(profDir ? cpuProfileEnv(profDir) : {}),
+    });
     try {
-      await waitUntil('the detector\'s first reading', async () => {
-        if (detector.metricsPort > 0 && (await detector.metricValue('iot_detector_readings_total')) > 0) detFirst = performance.now();
-        return detFirst;
-      }, 300000, 10);
-      await waitUntil('the detector to commit every offset', async () => (await groupLag(admin, groupId, topics.telemetry)) === 0, 300000, 20);
+      await waitUntil(
+        "the detector's first reading",
+        async () => {
+          if (detector.metricsPort > 0 && (await detector.metricValue('iot_detector_readings_total')) > 0) detFirst = performance.now();
+          return detFirst;
+        },
+        300000,
+        10,
+      );
+      await waitUntil(
+        'the detector to commit every offset',
+        async () => (await groupLag(admin, groupId, topics.telemetry)) === 0,
+        300000,
+        20,
+      );
       // Timed here, not after the kill: a graceful stop waits out the consumer's fetch in flight.
       detectorDrain = drain(detStarted, detFirst, performance.now());
     } catch (err) {
-      throw new Error(`${(err as Error).message}; detector output:\n${detector.tail()}`);
+      throw new Error(`${(err as Error).message}; detector output:\n${detector.tail()}`, { cause: err });
     } finally {
       await detector.kill('SIGTERM');
     }
@@ -146,7 +170,11 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
   await new Promise((r) => setImmediate(r));
   const mixed = simulateReadings(devices, qualityHours, BENCH_SEED + 3, {});
   const byKind = recallByKind(detect(mixed.readings), mixed.events);
-  const kindFigure = (label: string, k: { recall: number; events: number }): Figure => ({ metric: `recall, ${label} (default mix)`, value: k.recall, unit: `of ${k.events}` });
+  const kindFigure = (label: string, k: { recall: number; events: number }): Figure => ({
+    metric: `recall, ${label} (default mix)`,
+    value: k.recall,
+    unit: `of ${k.events}`,
+  });
 
   const kafkaFigures: Figure[] = [];
   const kafkaNotes: string[] = [];
@@ -154,7 +182,13 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
     const k = await throughKafka(readings, progress, flags.profile === true);
     kafkaNotes.push(...(k.profile ? profileNotes('detector service', k.profile) : []));
     kafkaFigures.push(
-      { metric: 'detector service through Kafka', value: k.detector.perSecond, unit: 'readings/s', baseline: k.baseline.perSecond, ratio: ratio(k.detector.perSecond, k.baseline.perSecond) },
+      {
+        metric: 'detector service through Kafka',
+        value: k.detector.perSecond,
+        unit: 'readings/s',
+        baseline: k.baseline.perSecond,
+        ratio: ratio(k.detector.perSecond, k.baseline.perSecond),
+      },
       { metric: 'decode-only consumer (baseline)', value: k.baseline.perSecond, unit: 'readings/s' },
       { metric: 'detector service start-up, to its first reading', value: k.detector.startupSeconds, unit: 's' },
       { metric: 'decode-only consumer start-up (baseline)', value: k.baseline.startupSeconds, unit: 's' },
@@ -177,9 +211,9 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
     notes: [
       `Throughput: ${readings.length} readings of a seeded simulator fleet (${devices} devices × ${hours} h, one per 5 s, default anomalies and dropouts), pre-built in memory, fed to a fresh Detector per repeat; median of ${repeats} repeats, interleaved with the baseline loop.`,
       'Through Kafka (skip with --no-kafka): the same readings on a fresh 6-partition topic; the detector service (its own process: decode, judge, produce alerts, commit) and a decode-only KafkaJS consumer in this process, each timed from its first record until it has everything (the detector: until its group has committed the last offset); start-up apart.',
-      `Quality: scored as detector/evaluation.test.ts does (detector/evaluation.ts), on ${devices} devices × ${qualityHours} h per fleet; low_battery alerts are real and not counted as false. Spikes found: ${recall.found}/${recall.events}.`,
+      `Quality: scored as testkit/evaluation.test.ts does (testkit/evaluation.ts), on ${devices} devices × ${qualityHours} h per fleet; low_battery alerts are real and not counted as false. Spikes found: ${recall.found}/${recall.events}.`,
       ...kafkaNotes,
-      'Default mix: the simulator\'s defaults (6σ spikes, stuck sensors and 8σ drifts of 30 readings, dropouts); each kind judged by the alert that should tell of it (evaluation.ts, recallByKind): an anomaly at the spike, a stuck_sensor alert (stuck) or an anomaly (drift) on the metric while it lasts, device_inactive for a dropout longer than the silence limit plus the allowed lateness and a tick.',
+      "Default mix: the simulator's defaults (6σ spikes, stuck sensors and 8σ drifts of 30 readings, dropouts); each kind judged by the alert that should tell of it (detector/recall.ts, recallByKind): an anomaly at the spike, a stuck_sensor alert (stuck) or an anomaly (drift) on the metric while it lasts, device_inactive for a dropout longer than the silence limit plus the allowed lateness and a tick.",
     ],
     detail: { detSeconds, baseSeconds, sink },
   };
@@ -187,6 +221,7 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
 
 export const detectorBench: Benchmark = {
   name: 'detector',
-  about: 'readings/s through Detector.onReading vs a touch-only loop and through Kafka vs a decode-only consumer, plus recall per anomaly kind and false alerts (--devices 100 --hours 1 --quality-hours 6 --no-kafka --profile)',
+  about:
+    'readings/s through Detector.onReading vs a touch-only loop and through Kafka vs a decode-only consumer, plus recall per anomaly kind and false alerts (--devices 100 --hours 1 --quality-hours 6 --no-kafka --profile)',
   run,
 };

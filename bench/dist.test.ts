@@ -10,7 +10,9 @@ describe('distProblem', () => {
   it('says dist/ is missing, lacks outputs, or is stale, naming the files', () => {
     expect(distProblem([pair('a.ts', 10, undefined), pair('b.ts', 10, undefined)])).toBe('dist/ is missing');
     expect(distProblem([pair('a.ts', 10, 11), pair('new.ts', 10, undefined)])).toBe('dist/ lacks the output of new.ts');
-    expect(distProblem([pair('a.ts', 10, 11), pair('bridge/reading.ts', 30, 20)])).toBe('dist/ is stale: bridge/reading.ts changed after it was built');
+    expect(distProblem([pair('a.ts', 10, 11), pair('bridge/reading.ts', 30, 20)])).toBe(
+      'dist/ is stale: bridge/reading.ts changed after it was built',
+    );
     expect(distProblem([1, 2, 3, 4, 5].map((i) => pair(`f${i}.ts`, 30, 20)))).toMatch(/f1\.ts, f2\.ts, f3\.ts and 2 more changed/);
     expect(distProblem([])).toMatch(/no source files/);
   });

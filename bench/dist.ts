@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { ServiceProcess } from '../test/support/service-process';
+import { ServiceProcess } from '../testkit/service-process';
 
 /** The folders tsconfig.build.json leaves out (its `exclude` entries without wildcards). */
 function notBuilt(root: string): Set<string> {
@@ -25,9 +25,17 @@ export function distProblem(pairs: readonly BuildPair[]): string | undefined {
   if (pairs.length === 0) return 'no source files found to compare with dist/';
   const missing = pairs.filter((p) => p.outputMs === undefined);
   if (missing.length === pairs.length) return 'dist/ is missing';
-  if (missing.length > 0) return `dist/ lacks the output of ${missing.slice(0, 3).map((p) => p.source).join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more` : ''}`;
+  if (missing.length > 0)
+    return `dist/ lacks the output of ${missing
+      .slice(0, 3)
+      .map((p) => p.source)
+      .join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more` : ''}`;
   const stale = pairs.filter((p) => (p.outputMs as number) < p.sourceMs);
-  if (stale.length > 0) return `dist/ is stale: ${stale.slice(0, 3).map((p) => p.source).join(', ')}${stale.length > 3 ? ` and ${stale.length - 3} more` : ''} changed after it was built`;
+  if (stale.length > 0)
+    return `dist/ is stale: ${stale
+      .slice(0, 3)
+      .map((p) => p.source)
+      .join(', ')}${stale.length > 3 ? ` and ${stale.length - 3} more` : ''} changed after it was built`;
   return undefined;
 }
 
@@ -35,7 +43,8 @@ function sources(root: string, skip: Set<string>, dir = root): string[] {
   const out: string[] = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     if (entry.isDirectory()) {
-      if (!skip.has(relative(root, join(dir, entry.name))) && !entry.name.startsWith('.')) out.push(...sources(root, skip, join(dir, entry.name)));
+      if (!skip.has(relative(root, join(dir, entry.name))) && !entry.name.startsWith('.'))
+        out.push(...sources(root, skip, join(dir, entry.name)));
     } else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts') && !entry.name.endsWith('.d.ts')) {
       out.push(relative(root, join(dir, entry.name)));
     }

@@ -5,11 +5,11 @@ import { AvroCodec, createRegistry } from '../lib/avro';
 import { createLogger } from '../lib/log';
 import { Alert, alertSchemaText } from '../schemas';
 import { simulateFleet } from '../simulator';
-import { createTestTopics, testKafka, uniqueName } from '../test/support/kafka';
-import { testMqttTopics } from '../test/support/mqtt';
+import { createTestTopics, testKafka, uniqueName } from '../testkit/kafka';
+import { testMqttTopics } from '../testkit/mqtt';
 import type { Engine } from '../db/migrate';
-import { createMigratedDatabase, TestDatabase } from '../test/support/pg';
-import { ServiceProcess } from '../test/support/service-process';
+import { createMigratedDatabase, TestDatabase } from '../testkit/pg';
+import { ServiceProcess } from '../testkit/service-process';
 import { Accounted, cpuPerReading, postgresWorksFor, CpuRow, cpuTable, readCpu, SELF, stackDir, stackProcesses } from './cpu';
 import { BENCH_SEED, deleteTopics } from './fixtures';
 import { Benchmark, BenchContext, BenchResult, Figure, numberFlag, percentile } from './report';
@@ -50,7 +50,10 @@ class RowWatcher {
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
 
-  constructor(private readonly db: Pick<TestDatabase['pool'], 'query'>, private readonly everyMs: number) {}
+  constructor(
+    private readonly db: Pick<TestDatabase['pool'], 'query'>,
+    private readonly everyMs: number,
+  ) {}
 
   published(deviceId: string, timeMs: number): void {
     const key = `${deviceId}|${timeMs}`;
@@ -191,7 +194,10 @@ async function ladder(engine: Engine, batch: number, o: LadderOptions, progress:
     for (const rate of rates) {
       const watcher = new RowWatcher(watcherDb, pollMs);
       watcher.start();
-      progress.phase(`${engine}, ${shape}: offered ${rate}/s for ${seconds} s`, () => `latest latency ${watcher.latencies.at(-1) ?? '-'} ms, unseen ${watcher.missing}`);
+      progress.phase(
+        `${engine}, ${shape}: offered ${rate}/s for ${seconds} s`,
+        () => `latest latency ${watcher.latencies.at(-1) ?? '-'} ms, unseen ${watcher.missing}`,
+      );
       const cpuBefore = readCpu(accounted);
       const started = Date.now();
       const summary = await simulateFleet({
@@ -245,16 +251,23 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
   const partitions = numberFlag(flags, 'partitions', 6);
   const pollMs = numberFlag(flags, 'poll-ms', 100);
   const maxP99Ms = numberFlag(flags, 'max-p99-ms', 5000);
-  const rates = String(flags.rates ?? '1000,2000,4000,8000').split(',').map(Number).filter((r) => r > 0);
-  const batches = String(flags.batch ?? '1,10').split(',').map(Number);
-  if (batches.some((b) => !Number.isInteger(b) || b < 1)) throw new Error(`--batch must be a comma-separated list of integers >= 1, got ${flags.batch}`);
+  const rates = String(flags.rates ?? '1000,2000,4000,8000')
+    .split(',')
+    .map(Number)
+    .filter((r) => r > 0);
+  const batches = String(flags.batch ?? '1,10')
+    .split(',')
+    .map(Number);
+  if (batches.some((b) => !Number.isInteger(b) || b < 1))
+    throw new Error(`--batch must be a comma-separated list of integers >= 1, got ${flags.batch}`);
 
   const engines = String(flags.engines ?? 'timescaledb,postgresql').split(',') as Engine[];
   const steps: Step[] = [];
   // one ladder per storage engine and payload shape, one after the other, each with its own
   // topics, database and services
   for (const engine of engines) {
-    for (const batch of batches) steps.push(...(await ladder(engine, batch, { devices, seconds, graceS, partitions, pollMs, maxP99Ms, rates }, progress)));
+    for (const batch of batches)
+      steps.push(...(await ladder(engine, batch, { devices, seconds, graceS, partitions, pollMs, maxP99Ms, rates }, progress)));
   }
 
   const figures: Figure[] = [];
@@ -266,11 +279,17 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
     figures.push({ metric: `${at}: latency p50`, value: percentile(s.latencies, 50), unit: 'ms' });
     figures.push({ metric: `${at}: latency p99`, value: percentile(s.latencies, 99), unit: 'ms' });
     figures.push({ metric: `${at}: rows visible`, value: s.visible, unit: `of ${s.published}` });
-    figures.push({ metric: `${at}: alert latency p50`, value: percentile(s.alertLatencies, 50), unit: `ms (${s.alertLatencies.length} alerts)` });
+    figures.push({
+      metric: `${at}: alert latency p50`,
+      value: percentile(s.alertLatencies, 50),
+      unit: `ms (${s.alertLatencies.length} alerts)`,
+    });
     figures.push({ metric: `${at}: alert latency p99`, value: percentile(s.alertLatencies, 99), unit: 'ms' });
   }
   const sustainedStep = (engine: Engine, batch: number) =>
-    steps.filter((s) => s.engine === engine && s.batch === batch && s.missingAfterGrace === 0 && percentile(s.latencies, 99) <= maxP99Ms).at(-1);
+    steps
+      .filter((s) => s.engine === engine && s.batch === batch && s.missingAfterGrace === 0 && percentile(s.latencies, 99) <= maxP99Ms)
+      .at(-1);
   const sustainedRate = (engine: Engine, batch: number) => sustainedStep(engine, batch)?.rate ?? 0;
   const cpuTables: string[] = [];
   for (const batch of batches) {
@@ -283,16 +302,23 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
         ...(base ? { baseline: base, ratio: sustainedRate(engine, batch) / base } : {}),
       });
       const at = sustainedStep(engine, batch);
-      if (at) figures.push({ metric: `${engine}, ${shapeOf(batch)}: CPU at the sustained rate, all processes`, value: at.cpu.total, unit: 'µs/reading' });
+      if (at)
+        figures.push({
+          metric: `${engine}, ${shapeOf(batch)}: CPU at the sustained rate, all processes`,
+          value: at.cpu.total,
+          unit: 'µs/reading',
+        });
       const ladderSteps = steps.filter((s) => s.engine === engine && s.batch === batch);
       cpuTables.push(
         `CPU per reading, ${engine}, ${shapeOf(batch)} (columns: offered rate; a step that was not sustained is marked *):\n` +
-          cpuTable(ladderSteps.map((s) => ({
-            title: `${s.rate}/s${s.missingAfterGrace > 0 || percentile(s.latencies, 99) > maxP99Ms ? '*' : ''}`,
-            rows: s.cpu.rows,
-            total: s.cpu.total,
-            rate: s.achievedRate,
-          }))),
+          cpuTable(
+            ladderSteps.map((s) => ({
+              title: `${s.rate}/s${s.missingAfterGrace > 0 || percentile(s.latencies, 99) > maxP99Ms ? '*' : ''}`,
+              rows: s.cpu.rows,
+              total: s.cpu.total,
+              rate: s.achievedRate,
+            })),
+          ),
       );
     }
   }
@@ -301,18 +327,28 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
     figures,
     notes: [
       `Simulator (in the benchmark process, ${devices} devices, QoS 1, paced in real time so device time = wall time, 0.1 % of readings spiked) → Mosquitto → bridge → Kafka (${partitions} partitions) → writer (default batch 5000, linger 200 ms) → device_telemetry, and → detector → alerts topic; bridge, writer and detector as their own processes, rates offered in turn (${rates.join(', ')}/s, ${seconds} s each), the whole ladder once per engine (${engines.join(', ')}), each into its own database with its own topics and services.`,
-      'Alert latency = arrival of an anomaly or low-battery alert at a consumer in the benchmark process minus the device time of the reading that raised it; an alert arriving after its step\'s grace period counts in the next step.',
+      "Alert latency = arrival of an anomaly or low-battery alert at a consumer in the benchmark process minus the device time of the reading that raised it; an alert arriving after its step's grace period counts in the next step.",
       `Payload shapes (--batch ${batches.join(',')}): 1 = one reading per MQTT message; N = a gateway per N devices publishing their readings as one JSON array. Services run from the compiled dist/.`,
       `CPU = user + system time from /proc/<pid>/stat, read before the step's first publish and after its last row was seen, divided by the rows seen: bridge, writer, detector, the benchmark process (simulator, row watcher, alert consumer; process.cpuUsage), and the stack's servers by their pid files under ${stackDir()}/run (PostgreSQL: the postmaster, its checkpointer, background and WAL writers, and the backends of the benchmark's database, except the row watcher's, shown apart and left out of the total: it is the measurement, polling every ${pollMs} ms; other databases' backends are left out, as the server is shared). Mosquitto, Kafka and the registry are counted whole: whatever else uses them at the same time counts too. Idle work (Kafka, registry, Prometheus housekeeping) counts too, so low rates show a higher cost per reading.`,
       ...cpuTables,
       `Latency = time of the poll (every ${pollMs} ms, rows at/after the oldest unseen reading) that first saw the row minus the reading's device time: an upper bound, within one poll interval plus one query of the truth. Sustained = every row visible within ${graceS} s after the last publish and p99 <= ${maxP99Ms} ms (--max-p99-ms). The first seconds of each step (connections, JIT, first fetch) are included.`,
     ],
-    detail: steps.map((s) => ({ ...s, latencies: undefined, alertLatencies: undefined, alerts: s.alertLatencies.length, p50: percentile(s.latencies, 50), p90: percentile(s.latencies, 90), p99: percentile(s.latencies, 99), max: percentile(s.latencies, 100) })),
+    detail: steps.map((s) => ({
+      ...s,
+      latencies: undefined,
+      alertLatencies: undefined,
+      alerts: s.alertLatencies.length,
+      p50: percentile(s.latencies, 50),
+      p90: percentile(s.latencies, 90),
+      p99: percentile(s.latencies, 99),
+      max: percentile(s.latencies, 100),
+    })),
   };
 }
 
 export const endToEndBench: Benchmark = {
   name: 'e2e',
-  about: 'simulator → Mosquitto → bridge → Kafka → writer → rows, and → detector → alerts: device→row and device→alert latency p50/p99 at offered rates (--rates 1000,2000,4000,8000 --seconds 60 --max-p99-ms 5000 --engines timescaledb,postgresql --batch 1,10), with CPU µs per reading of every process',
+  about:
+    'simulator → Mosquitto → bridge → Kafka → writer → rows, and → detector → alerts: device→row and device→alert latency p50/p99 at offered rates (--rates 1000,2000,4000,8000 --seconds 60 --max-p99-ms 5000 --engines timescaledb,postgresql --batch 1,10), with CPU µs per reading of every process',
   run,
 };

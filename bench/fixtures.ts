@@ -4,7 +4,7 @@ import { generateFleet } from '../simulator/fleet';
 import { resolveConfig } from '../simulator/options';
 import { encodePayload } from '../simulator/payload';
 import { toFleetPlan } from '../simulator/plan';
-import { testKafka } from '../test/support/kafka';
+import { testKafka } from '../testkit/kafka';
 
 /** Same seed, same fleet: runs compare like with like. */
 export const BENCH_SEED = 42;
@@ -26,7 +26,14 @@ export function fleetSample(total: number, devices: number): FleetSample {
   const intervalS = 10;
   const startMs = Math.floor(Date.now() / 1000) * 1000 - (count + 1) * intervalS * 1000;
   const plan = toFleetPlan(
-    resolveConfig({ 'fleet.deviceCount': devices, 'fleet.interval': intervalS, 'fleet.count': count, 'fleet.withSeq': true, 'anomalies.rate': 0, 'dropouts.rate': 0 }),
+    resolveConfig({
+      'fleet.deviceCount': devices,
+      'fleet.interval': intervalS,
+      'fleet.count': count,
+      'fleet.withSeq': true,
+      'anomalies.rate': 0,
+      'dropouts.rate': 0,
+    }),
     BENCH_SEED,
     startMs,
   );
@@ -56,4 +63,3 @@ export async function deleteTopics(names: string[]): Promise<void> {
     await admin.disconnect();
   }
 }
-

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ENDPOINT_KEYS, parseEnvFile } from '../test/support/stack';
+import { ENDPOINT_KEYS, parseEnvFile } from '../testkit/stack';
 import { bridgeBench } from './bridge';
 import { dbTriggerBench } from './db-trigger';
 import { detectorBench } from './detector';

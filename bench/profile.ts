@@ -83,7 +83,10 @@ export function summariseProfile(file: string, top = 12): ProfileSummary {
   }
   const busy = total - idle || 1;
   const rank = (m: Map<string, number>) =>
-    [...m].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, v]) => ({ k, share: +(v / busy).toFixed(3) }));
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([k, v]) => ({ k, share: +(v / busy).toFixed(3) }));
   return {
     file,
     totalMs: Math.round(total / 1000),
@@ -102,8 +105,14 @@ export function summariseDir(dir: string): ProfileSummary | undefined {
 /** Notes lines for the report: the top areas of a profile. */
 export function profileNotes(label: string, summary: ProfileSummary | undefined): string[] {
   if (!summary) return [`${label}: no CPU profile written (did the process exit cleanly?)`];
-  const areas = summary.areas.slice(0, 8).map((a) => `${a.area} ${(a.share * 100).toFixed(0)}%`).join(', ');
-  const fns = summary.functions.slice(0, 6).map((f) => `${f.fn} ${(f.share * 100).toFixed(1)}%`).join('; ');
+  const areas = summary.areas
+    .slice(0, 8)
+    .map((a) => `${a.area} ${(a.share * 100).toFixed(0)}%`)
+    .join(', ');
+  const fns = summary.functions
+    .slice(0, 6)
+    .map((f) => `${f.fn} ${(f.share * 100).toFixed(1)}%`)
+    .join('; ');
   return [
     `${label} CPU profile (${summary.file}): busy ${(summary.busyShare * 100).toFixed(0)}% of ${summary.totalMs} ms sampled; by area: ${areas}`,
     `${label} top functions (self): ${fns}`,

@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import type { Reading } from '../schemas';
 import { CopyBinaryWriter } from '../writer/copy-format';
 import { telemetryTable } from '../writer/tables';
-import { createTestTopics, telemetryCodec, testKafka } from '../test/support/kafka';
-import { createMigratedDatabase, TestDatabase } from '../test/support/pg';
-import { ServiceProcess } from '../test/support/service-process';
-import { waitUntil } from '../test/support/wait';
+import { createTestTopics, telemetryCodec, testKafka } from '../testkit/kafka';
+import { createMigratedDatabase, TestDatabase } from '../testkit/pg';
+import { ServiceProcess } from '../testkit/service-process';
+import { waitUntil } from '../testkit/wait';
 import { deleteTopics, fleetSample } from './fixtures';
 import { cpuProfileEnv, profileDir, profileNotes, summariseDir } from './profile';
 import { psql } from './psql';
@@ -117,26 +117,40 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
   let inserted = 0;
   // The writer's own view of its flushes: rows per transaction and how long one takes.
   const histograms: Record<string, number> = {};
-  let copyShare = 0;
+  let copyShare: number;
   try {
     const spawned = performance.now();
     // Timed from the first committed batch, not from 'joined group': start-up (tsx, group
     // join, first fetch) is a fixed cost that says nothing about the drain rate.
     progress.phase('writer starting');
     await writer.waitForLog(/"metricsPort"/);
-    await waitUntil('writer first rows', async () => (inserted = await writer.metricValue('iot_writer_rows_total', { result: 'inserted' })) > 0, 120_000, 20);
+    await waitUntil(
+      'writer first rows',
+      async () => (inserted = await writer.metricValue('iot_writer_rows_total', { result: 'inserted' })) > 0,
+      120_000,
+      20,
+    );
     const firstRows = performance.now();
     const firstBatch = inserted;
     progress.phase('writer draining', () => `${inserted}/${rows} rows`);
-    await waitUntil(`${rows} rows`, async () => (inserted = await writer.metricValue('iot_writer_rows_total', { result: 'inserted' })) >= rows, 600_000, 200);
+    await waitUntil(
+      `${rows} rows`,
+      async () => (inserted = await writer.metricValue('iot_writer_rows_total', { result: 'inserted' })) >= rows,
+      600_000,
+      200,
+    );
     const done = performance.now();
     // Timed from the first commit: the rows of that first batch are not counted in the rate.
     writerSeconds = (done - firstRows) / 1000;
     inserted -= firstBatch;
     fromSpawnSeconds = (done - spawned) / 1000;
-    copyShare = (await writer.metricValue('iot_writer_batches_total', { table: 'device_telemetry', path: 'copy' })) / (await writer.metricValue('iot_writer_batch_rows_count', { table: 'device_telemetry' }));
+    copyShare =
+      (await writer.metricValue('iot_writer_batches_total', { table: 'device_telemetry', path: 'copy' })) /
+      (await writer.metricValue('iot_writer_batch_rows_count', { table: 'device_telemetry' }));
     for (const h of ['iot_writer_batch_rows', 'iot_writer_write_seconds']) {
-      histograms[h] = (await writer.metricValue(`${h}_sum`, { table: 'device_telemetry' })) / (await writer.metricValue(`${h}_count`, { table: 'device_telemetry' }));
+      histograms[h] =
+        (await writer.metricValue(`${h}_sum`, { table: 'device_telemetry' })) /
+        (await writer.metricValue(`${h}_count`, { table: 'device_telemetry' }));
     }
     const n = await rowCount(db);
     if (n !== rows) throw new Error(`writer: ${n} rows in the table, expected ${rows}`);
@@ -158,9 +172,27 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
   return {
     params: { rows, devices, partitions, batchSize, profile },
     figures: [
-      { metric: 'writer drain (Kafka → device_telemetry)', value: writerRate, unit: 'rows/s', baseline: copyRate, ratio: ratio(writerRate, copyRate) },
-      { metric: 'writer vs its staging path run by psql', value: writerRate, unit: 'rows/s', baseline: stagingRate, ratio: ratio(writerRate, stagingRate) },
-      { metric: 'psql: staging path (staging + insert-new)', value: stagingRate, unit: 'rows/s', baseline: copyRate, ratio: ratio(stagingRate, copyRate) },
+      {
+        metric: 'writer drain (Kafka → device_telemetry)',
+        value: writerRate,
+        unit: 'rows/s',
+        baseline: copyRate,
+        ratio: ratio(writerRate, copyRate),
+      },
+      {
+        metric: 'writer vs its staging path run by psql',
+        value: writerRate,
+        unit: 'rows/s',
+        baseline: stagingRate,
+        ratio: ratio(writerRate, stagingRate),
+      },
+      {
+        metric: 'psql: staging path (staging + insert-new)',
+        value: stagingRate,
+        unit: 'rows/s',
+        baseline: copyRate,
+        ratio: ratio(stagingRate, copyRate),
+      },
       { metric: 'psql \\copy direct (baseline)', value: copyRate, unit: 'rows/s' },
       { metric: 'writer, from process spawn', value: rows / fromSpawnSeconds, unit: 'rows/s' },
       { metric: 'writer: mean rows per transaction', value: histograms.iot_writer_batch_rows, unit: 'rows' },
@@ -168,7 +200,9 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
       { metric: 'writer: mean transaction (2 in flight)', value: histograms.iot_writer_write_seconds * 1000, unit: 'ms' },
       {
         metric: 'writer: transaction time / drain time (> 1: overlapping)',
-        value: (histograms.iot_writer_batch_rows > 0 ? inserted / histograms.iot_writer_batch_rows : 0) * histograms.iot_writer_write_seconds / writerSeconds,
+        value:
+          ((histograms.iot_writer_batch_rows > 0 ? inserted / histograms.iot_writer_batch_rows : 0) * histograms.iot_writer_write_seconds) /
+          writerSeconds,
         unit: 'share of drain',
       },
       { metric: 'KafkaJS produce of the input (acks=all)', value: rows / produceSeconds, unit: 'rows/s' },

@@ -124,7 +124,7 @@ describe('AckSequencer', () => {
     const window: number[] = [];
     const released: number[] = [];
     for (let i = 0; i < 50_000; i++) {
-      window.push(seq.arrive(i % 65535 + 1));
+      window.push(seq.arrive((i % 65535) + 1));
       // Confirm the newest first once the window is full, so releases come in bursts.
       if (window.length === 100) {
         for (let j = window.length - 1; j >= 0; j--) released.push(...seq.confirm(window[j]));

@@ -9,7 +9,14 @@ const TOPIC = 'portfolio/telemetry';
 const rules = DEFAULT_READING_RULES;
 
 const reading = (device: string, seq: number, extra: Record<string, unknown> = {}) => ({
-  device_id: device, firmware: '1.0.0', temperature: 21.5, humidity: 40, battery: 77, timestamp: NOW_S - 60 + seq, seq, ...extra,
+  device_id: device,
+  firmware: '1.0.0',
+  temperature: 21.5,
+  humidity: 40,
+  battery: 77,
+  timestamp: NOW_S - 60 + seq,
+  seq,
+  ...extra,
 });
 
 function parse(text: string, topic = TOPIC, r = rules): ParseResult | BatchResult {
@@ -44,13 +51,23 @@ describe('parsePayload: gateway batches', () => {
       reading('d6', 6),
     ]);
     const results = batch(text);
-    expect(verdicts(results)).toEqual(['ok', 'out_of_range', 'not_an_object', 'wrong_type', 'not_an_object', 'missing_field', 'timestamp_in_future', 'ok']);
+    expect(verdicts(results)).toEqual([
+      'ok',
+      'out_of_range',
+      'not_an_object',
+      'wrong_type',
+      'not_an_object',
+      'missing_field',
+      'timestamp_in_future',
+      'ok',
+    ]);
     expect(results.filter((r) => r.ok).map((r) => r.ok && r.reading.device_id)).toEqual(['d1', 'd6']);
     expect(results[2]).toEqual({ ok: false, reason: 'not_an_object', detail: 'reading: expected a JSON object, got number' });
   });
 
   it('finds a repeated key in one element and only there', () => {
-    const text = `[${JSON.stringify(reading('d1', 1))},{"device_id":"a","device_id":"b","battery":1,"timestamp":${NOW_S}},` +
+    const text =
+      `[${JSON.stringify(reading('d1', 1))},{"device_id":"a","device_id":"b","battery":1,"timestamp":${NOW_S}},` +
       `{"device_id":"c","battery":1,"x":{"k":1,"k":2},"timestamp":${NOW_S}},{"device\\u005fid":"e","device_id":"f","battery":1,"timestamp":${NOW_S}}]`;
     const results = batch(text);
     expect(verdicts(results)).toEqual(['ok', 'duplicate_key', 'ok', 'duplicate_key']);
@@ -69,8 +86,20 @@ describe('parsePayload: gateway batches', () => {
     const cases: [string, string | Buffer, string, RegExp][] = [
       ['an empty array', '[]', 'empty_batch', /empty array/],
       ['an empty array with whitespace', ' [ ] ', 'empty_batch', /empty array/],
-      ['more readings than the limit', `[${Array(rules.maxBatchReadings + 1).fill('{}').join(',')}]`, 'too_many_readings', /1001 readings in one message, limit 1000/],
-      ['an array over the batch byte limit', `[${' '.repeat(rules.maxBatchPayloadBytes)}]`, 'payload_too_large', /limit 262144 for a batch/],
+      [
+        'more readings than the limit',
+        `[${Array(rules.maxBatchReadings + 1)
+          .fill('{}')
+          .join(',')}]`,
+        'too_many_readings',
+        /1001 readings in one message, limit 1000/,
+      ],
+      [
+        'an array over the batch byte limit',
+        `[${' '.repeat(rules.maxBatchPayloadBytes)}]`,
+        'payload_too_large',
+        /limit 262144 for a batch/,
+      ],
       ['invalid JSON', `[${one},`, 'invalid_json', /^payload:/],
       ['nesting too deep', `[${'['.repeat(40)}${']'.repeat(40)}]`, 'nesting_too_deep', /deeper than 32/],
     ];
@@ -88,41 +117,65 @@ describe('parsePayload: gateway batches', () => {
     expect(parse(element)).toMatchObject({ ok: false, reason: 'payload_too_large' });
     const small = { ...rules, maxBatchReadings: 2, maxBatchPayloadBytes: 600 };
     expect(verdicts(batch(JSON.stringify([reading('a', 1), reading('b', 2)]), TOPIC, small))).toEqual(['ok', 'ok']);
-    expect(parse(JSON.stringify([reading('a', 1), reading('b', 2), reading('c', 3)]), TOPIC, small)).toMatchObject({ reason: 'too_many_readings' });
+    expect(parse(JSON.stringify([reading('a', 1), reading('b', 2), reading('c', 3)]), TOPIC, small)).toMatchObject({
+      reason: 'too_many_readings',
+    });
   });
 
   it('leaves parseReading as it was: an array there is not a reading', () => {
     expect(parseReading(Buffer.from(JSON.stringify([reading('d1', 1)])), TOPIC, NOW, rules)).toEqual({
-      ok: false, reason: 'not_an_object', detail: 'payload: expected a JSON object, got array',
+      ok: false,
+      reason: 'not_an_object',
+      detail: 'payload: expected a JSON object, got array',
     });
   });
 
   it('gives per element the verdict of the element sent alone (property)', () => {
     const element = fc.oneof(
-      fc.record({ device_id: fc.constantFrom('d1', 'd2', 'bad id'), timestamp: fc.constantFrom(NOW_S, 'soon', NOW_S + 1e6), humidity: fc.constantFrom(10, 200, '5') }, { requiredKeys: [] }),
+      fc.record(
+        {
+          device_id: fc.constantFrom('d1', 'd2', 'bad id'),
+          timestamp: fc.constantFrom(NOW_S, 'soon', NOW_S + 1e6),
+          humidity: fc.constantFrom(10, 200, '5'),
+        },
+        { requiredKeys: [] },
+      ),
       fc.jsonValue(),
     );
-    fc.assert(fc.property(fc.array(element, { minLength: 1, maxLength: 20 }), fc.constantFrom(TOPIC, 'devices/d1/telemetry'), (docs, topic) => {
-      const results = batch(JSON.stringify(docs), topic);
-      expect(results).toHaveLength(docs.length);
-      docs.forEach((doc, i) => {
-        const alone = parseReading(Buffer.from(JSON.stringify(doc)), topic, NOW, rules);
-        expect(results[i].ok ? results[i] : (results[i] as { reason: string }).reason).toEqual(alone.ok ? alone : alone.reason);
-      });
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.array(element, { minLength: 1, maxLength: 20 }), fc.constantFrom(TOPIC, 'devices/d1/telemetry'), (docs, topic) => {
+        const results = batch(JSON.stringify(docs), topic);
+        expect(results).toHaveLength(docs.length);
+        docs.forEach((doc, i) => {
+          const alone = parseReading(Buffer.from(JSON.stringify(doc)), topic, NOW, rules);
+          expect(results[i].ok ? results[i] : (results[i] as { reason: string }).reason).toEqual(alone.ok ? alone : alone.reason);
+        });
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 
 describe('arrayElements', () => {
   it('gives each element as written, whitespace around it trimmed', () => {
-    expect(arrayElements('[ {"a":"x,]}"} , 1,"s\\"]" ,[2,[3]],{"b":{"c":[4]}} ]')).toEqual(['{"a":"x,]}"}', '1', '"s\\"]"', '[2,[3]]', '{"b":{"c":[4]}}']);
+    expect(arrayElements('[ {"a":"x,]}"} , 1,"s\\"]" ,[2,[3]],{"b":{"c":[4]}} ]')).toEqual([
+      '{"a":"x,]}"}',
+      '1',
+      '"s\\"]"',
+      '[2,[3]]',
+      '{"b":{"c":[4]}}',
+    ]);
     expect(arrayElements('[]')).toEqual([]);
   });
 
   it('splits any JSON array into its elements (property)', () => {
-    fc.assert(fc.property(fc.array(fc.jsonValue()), (values) => {
-      expect(arrayElements(JSON.stringify(values, null, 1)).map((t) => JSON.parse(t))).toEqual(values.map((v) => JSON.parse(JSON.stringify(v))));
-    }));
+    fc.assert(
+      fc.property(fc.array(fc.jsonValue()), (values) => {
+        expect(arrayElements(JSON.stringify(values, null, 1)).map((t) => JSON.parse(t))).toEqual(
+          values.map((v) => JSON.parse(JSON.stringify(v))),
+        );
+      }),
+    );
   });
 });
 
@@ -151,7 +204,13 @@ describe('settleAll', () => {
 
 describe('elementRejection', () => {
   it('names the element in the detail and the index header, keeps its text, cut to the single-payload limit', () => {
-    const r = elementRejection({ reason: 'out_of_range', detail: 'humidity: 140 is outside 0..100' }, 3, '{"humidity":140}', 'portfolio/telemetry', 16384);
+    const r = elementRejection(
+      { reason: 'out_of_range', detail: 'humidity: 140 is outside 0..100' },
+      3,
+      '{"humidity":140}',
+      'portfolio/telemetry',
+      16384,
+    );
     const message = dlqMessage(r, NOW);
     expect(message.value?.toString()).toBe('{"humidity":140}');
     expect(message.headers).toMatchObject({

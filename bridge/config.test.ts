@@ -21,5 +21,4 @@ describe('gateway batch limits', () => {
     expect(() => loadConfig(bridgeSchema, {}, { BRIDGE_MAX_READINGS_PER_MESSAGE: '0' })).toThrow(/BRIDGE_MAX_READINGS_PER_MESSAGE/);
     expect(() => loadConfig(bridgeSchema, {}, { BRIDGE_MAX_BATCH_PAYLOAD_BYTES: 'big' })).toThrow(/BRIDGE_MAX_BATCH_PAYLOAD_BYTES/);
   });
-
 });

@@ -4,7 +4,12 @@ import { ConfigError } from '../lib/errors';
 export const bridgeSchema = {
   mqtt: {
     ...mqttSchema,
-    topic: { doc: 'Shared topic where the payload names the device (the seed\'s)', format: String, default: 'portfolio/telemetry', env: 'MQTT_TOPIC' },
+    topic: {
+      doc: "Shared topic where the payload names the device (the seed's)",
+      format: String,
+      default: 'portfolio/telemetry',
+      env: 'MQTT_TOPIC',
+    },
     deviceTopicPrefix: {
       doc: 'Per-device topics are <prefix><device_id>/telemetry; the id in the topic is the identity',
       format: String,
@@ -23,9 +28,14 @@ export const bridgeSchema = {
       default: '',
       env: 'BRIDGE_SHARE_GROUP',
     },
-    protocolVersion: { doc: 'MQTT protocol of the bridge\'s own connection: 4 (3.1.1) or 5', format: [4, 5], default: 5, env: 'MQTT_PROTOCOL_VERSION' },
+    protocolVersion: {
+      doc: "MQTT protocol of the bridge's own connection: 4 (3.1.1) or 5",
+      format: [4, 5],
+      default: 5,
+      env: 'MQTT_PROTOCOL_VERSION',
+    },
     receiveMaximum: {
-      doc: 'QoS 1 messages in flight (unacknowledged) on the connection; bounds the bridge\'s memory',
+      doc: "QoS 1 messages in flight (unacknowledged) on the connection; bounds the bridge's memory",
       format: 'positive-int',
       default: 2000,
       env: 'BRIDGE_RECEIVE_MAXIMUM',
@@ -44,18 +54,23 @@ export const bridgeSchema = {
   bridge: {
     maxBatch: { doc: 'Most records in one produce request', format: 'positive-int', default: 5000, env: 'BRIDGE_MAX_BATCH' },
     maxBatchBytes: {
-      doc: 'Most bytes (keys, values, headers) in one produce request; keep it under the topics\' max.message.bytes (Kafka default 1048588)',
+      doc: "Most bytes (keys, values, headers) in one produce request; keep it under the topics' max.message.bytes (Kafka default 1048588)",
       format: 'positive-int',
       default: 1000000,
       env: 'BRIDGE_MAX_BATCH_BYTES',
     },
     maxInFlightSends: {
-      doc: 'Produce requests in flight at once (1 keeps each device\'s readings in order across retries)',
+      doc: "Produce requests in flight at once (1 keeps each device's readings in order across retries)",
       format: 'positive-int',
       default: 1,
       env: 'BRIDGE_MAX_IN_FLIGHT_SENDS',
     },
-    maxPayloadBytes: { doc: 'Larger payloads are dead-lettered unread', format: 'positive-int', default: 16384, env: 'BRIDGE_MAX_PAYLOAD_BYTES' },
+    maxPayloadBytes: {
+      doc: 'Larger payloads are dead-lettered unread',
+      format: 'positive-int',
+      default: 16384,
+      env: 'BRIDGE_MAX_PAYLOAD_BYTES',
+    },
     maxBatchPayloadBytes: {
       doc: 'Larger gateway batches (a payload that is a JSON array of readings) are dead-lettered unread, cut to BRIDGE_MAX_PAYLOAD_BYTES',
       format: 'positive-int',
@@ -69,7 +84,7 @@ export const bridgeSchema = {
       env: 'BRIDGE_MAX_READINGS_PER_MESSAGE',
     },
     maxClockSkewSeconds: {
-      doc: 'How far ahead of the bridge clock a reading\'s timestamp may be',
+      doc: "How far ahead of the bridge clock a reading's timestamp may be",
       format: 'positive-int',
       default: 300,
       env: 'BRIDGE_MAX_CLOCK_SKEW_SECONDS',
@@ -93,12 +108,12 @@ export const DLQ_RECORD_OVERHEAD_BYTES = 1024;
  * the bridge accepts must fit in one produce request, or it would fail on every redelivery.
  */
 export function checkBridgeLimits(config: BridgeConfig['bridge']): void {
-  const problems: { key: string; message: string }[] = [];
   if (config.maxPayloadBytes + DLQ_RECORD_OVERHEAD_BYTES > config.maxBatchBytes) {
-    problems.push({
-      key: 'BRIDGE_MAX_PAYLOAD_BYTES (bridge.maxPayloadBytes)',
-      message: `${config.maxPayloadBytes} plus ${DLQ_RECORD_OVERHEAD_BYTES} bytes of DLQ headers exceeds BRIDGE_MAX_BATCH_BYTES (${config.maxBatchBytes}): a rejected payload would not fit in a produce request`,
-    });
+    throw new ConfigError([
+      {
+        key: 'BRIDGE_MAX_PAYLOAD_BYTES (bridge.maxPayloadBytes)',
+        message: `${config.maxPayloadBytes} plus ${DLQ_RECORD_OVERHEAD_BYTES} bytes of DLQ headers exceeds BRIDGE_MAX_BATCH_BYTES (${config.maxBatchBytes}): a rejected payload would not fit in a produce request`,
+      },
+    ]);
   }
-  if (problems.length > 0) throw new ConfigError(problems);
 }

@@ -1,6 +1,14 @@
 import fc from 'fast-check';
-import { hostilePayloads } from './hostile-payloads';
-import { DEFAULT_READING_RULES, parsePayload, parseReading, REJECT_REASONS, topicDevice, type ParseResult, type ReadingRules } from './reading';
+import { hostilePayloads } from '../testkit/hostile-payloads';
+import {
+  DEFAULT_READING_RULES,
+  parsePayload,
+  parseReading,
+  REJECT_REASONS,
+  topicDevice,
+  type ParseResult,
+  type ReadingRules,
+} from './reading';
 
 const NOW = Date.UTC(2024, 5, 1, 12, 0, 0);
 const rules = DEFAULT_READING_RULES;
@@ -41,8 +49,26 @@ const TOPICS = [rules.defaultTopic, 'devices/dev-001/telemetry', 'devices/hostil
 const KNOWN = ['device_id', 'timestamp', 'firmware', 'temperature', 'humidity', 'battery', 'seq'] as const;
 const VALID = { device_id: 'dev-001', firmware: '1.0.0', temperature: 21.5, humidity: 40, battery: 80, timestamp: NOW / 1000 - 60, seq: 3 };
 const HOSTILE_STRINGS = [
-  "'; DROP TABLE device_telemetry;--", 'dev\u202e001', 'dev\u200b', '\u0000', '\ud800', '\udc00x', '\u{1f525}', 'NaN', 'Infinity', '-Infinity',
-  '1e308', '9007199254740993', '', ' ', '\ufeff', '0000-01-01T00:00:00Z', '9999-12-31T23:59:59Z', 'dev-001\n', '__proto__', 'a'.repeat(100),
+  "'; DROP TABLE device_telemetry;--",
+  'dev\u202e001',
+  'dev\u200b',
+  '\u0000',
+  '\ud800',
+  '\udc00x',
+  '\u{1f525}',
+  'NaN',
+  'Infinity',
+  '-Infinity',
+  '1e308',
+  '9007199254740993',
+  '',
+  ' ',
+  '\ufeff',
+  '0000-01-01T00:00:00Z',
+  '9999-12-31T23:59:59Z',
+  'dev-001\n',
+  '__proto__',
+  'a'.repeat(100),
 ];
 
 function expectSafeDetail(r: ParseResult): void {
@@ -108,25 +134,38 @@ function mutate(input: Buffer, ops: Mutation[]): Buffer {
 
 describe('parseReading under fuzzing', () => {
   it('arbitrary bytes', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 2048 }), topic, (b, t) => expectInvariants(Buffer.from(b), t)), { numRuns: 1000 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 2048 }), topic, (b, t) => expectInvariants(Buffer.from(b), t)),
+      { numRuns: 1000 },
+    );
   });
 
   it('arbitrary JSON values, nested up to twice the depth limit', () => {
     fc.assert(
-      fc.property(fc.jsonValue({ maxDepth: 2 * rules.maxNestingDepth }), topic, (v, t) => expectInvariants(Buffer.from(JSON.stringify(v)), t)),
+      fc.property(fc.jsonValue({ maxDepth: 2 * rules.maxNestingDepth }), topic, (v, t) =>
+        expectInvariants(Buffer.from(JSON.stringify(v)), t),
+      ),
       { numRuns: 1000 },
     );
   });
 
   it('a valid payload damaged byte by byte', () => {
     const valid = Buffer.from(JSON.stringify(VALID));
-    fc.assert(fc.property(fc.array(mutation, { minLength: 1, maxLength: 6 }), topic, (ops, t) => expectInvariants(mutate(valid, ops), t)), {
-      numRuns: 2000,
-    });
+    fc.assert(
+      fc.property(fc.array(mutation, { minLength: 1, maxLength: 6 }), topic, (ops, t) => expectInvariants(mutate(valid, ops), t)),
+      {
+        numRuns: 2000,
+      },
+    );
   });
 
   it('a valid payload with known fields replaced by anything, hostile strings included', () => {
-    const value = fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.constantFrom(...HOSTILE_STRINGS), fc.double(), fc.constantFrom(1e308, -1e308, 2 ** 53 + 2, -0));
+    const value = fc.oneof(
+      fc.jsonValue({ maxDepth: 3 }),
+      fc.constantFrom(...HOSTILE_STRINGS),
+      fc.double(),
+      fc.constantFrom(1e308, -1e308, 2 ** 53 + 2, -0),
+    );
     fc.assert(
       fc.property(fc.dictionary(fc.constantFrom(...KNOWN), value, { maxKeys: 4 }), topic, (over, t) =>
         expectInvariants(Buffer.from(JSON.stringify({ ...VALID, ...over })), t),
@@ -138,9 +177,9 @@ describe('parseReading under fuzzing', () => {
   it('a known key repeated, in any spelling JSON allows, is always a duplicate_key', () => {
     // The second occurrence spelled with \u escapes for some characters: the same key to JSON.
     const spelling = (key: string) =>
-      fc.array(fc.boolean(), { minLength: key.length, maxLength: key.length }).map((esc) =>
-        [...key].map((ch, i) => (esc[i] ? `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}` : ch)).join(''),
-      );
+      fc
+        .array(fc.boolean(), { minLength: key.length, maxLength: key.length })
+        .map((esc) => [...key].map((ch, i) => (esc[i] ? `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}` : ch)).join(''));
     const repeated = fc.constantFrom(...KNOWN).chain((key) => fc.tuple(fc.constant(key), spelling(key), fc.jsonValue({ maxDepth: 2 })));
     fc.assert(
       fc.property(repeated, ([key, spelled, value]) => {

@@ -6,6 +6,7 @@ import { loadConfig } from '../lib/config';
 import { dlqMessage, type Rejection } from '../lib/dlq';
 import { AcknowledgedSender } from '../lib/acknowledged-send';
 import { createKafka } from '../lib/kafka';
+import { mqttTlsOptions } from '../lib/mqtt-tls';
 import { startService, waitFor } from '../lib/service';
 import { subjectOf } from '../lib/topics';
 import { Reading, telemetrySchemaText } from '../schemas';
@@ -27,6 +28,7 @@ export async function run(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { 'client-id': { type: 'string' } } });
   const config = loadConfig(bridgeSchema, { 'mqtt.clientId': values['client-id'] });
   checkBridgeLimits(config.bridge);
+  const mqttTls = mqttTlsOptions(config.mqtt);
   const service = await startService('bridge', config.metrics.port);
   const { logger, lifecycle } = service;
   const metrics = bridgeMetrics(service.metrics);
@@ -73,6 +75,7 @@ export async function run(argv: string[]): Promise<void> {
     sessionExpirySeconds: config.mqtt.sessionExpirySeconds,
     username: config.mqtt.username || undefined,
     password: config.mqtt.password || undefined,
+    tls: mqttTls,
     logger: logger.child({ component: 'mqtt' }),
   });
 

@@ -22,10 +22,13 @@
  */
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import * as mqttPacket from 'mqtt-packet';
 import { AckSequencer, type Ticket } from './ack-sequencer';
+import { Backoff } from '../lib/backoff';
 import { ConnectionError, PipelineError } from '../lib/errors';
 import type { Logger } from '../lib/log';
+import { describeTlsError } from '../lib/mqtt-tls';
 
 export interface MqttSessionOptions {
   host: string;
@@ -44,6 +47,8 @@ export interface MqttSessionOptions {
   keepaliveSeconds: number;
   username?: string;
   password?: string;
+  /** TLS options (lib/mqtt-tls.ts), or none for plain TCP. */
+  tls?: ConnectionOptions;
   logger: Logger;
   /** MQTT 5: how long the broker keeps the session (and queues for it) while disconnected. */
   sessionExpirySeconds?: number;
@@ -130,14 +135,15 @@ const PUBACK_FIRST_BYTE = 0x40;
 const RETRIABLE_V5_CONNACK = new Set([0x88, 0x89, 0x97, 0x9f]); // unavailable, busy, quota, rate
 
 export class MqttSession extends EventEmitter<MqttSessionEvents> {
-  private readonly opts: Required<Omit<MqttSessionOptions, 'username' | 'password'>> & Pick<MqttSessionOptions, 'username' | 'password'>;
+  private readonly opts: Required<Omit<MqttSessionOptions, 'username' | 'password' | 'tls'>> &
+    Pick<MqttSessionOptions, 'username' | 'password' | 'tls'>;
   private readonly log: Logger;
   private handler?: MessageHandler;
   private state: State = 'idle';
   private conn?: Connection;
   private serial = 0;
   private everReady = false;
-  private attempt = 0;
+  private readonly reconnectDelays: Backoff;
   private reconnectTimer?: NodeJS.Timeout;
   private pumping = false;
   private stopWaiters: (() => void)[] = [];
@@ -160,6 +166,8 @@ export class MqttSession extends EventEmitter<MqttSessionEvents> {
       ...options,
     };
     this.log = options.logger.child({ component: 'mqtt-session', clientId: options.clientId });
+    // Jittered, so a fleet of bridges that lost the same broker does not return in lock-step.
+    this.reconnectDelays = new Backoff({ minMs: this.opts.reconnectMinMs, maxMs: this.opts.reconnectMaxMs });
   }
 
   /** The one consumer of messages; set it before `start()`. */
@@ -233,8 +241,8 @@ export class MqttSession extends EventEmitter<MqttSessionEvents> {
 
   private connect(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const { host, port, protocolVersion } = this.opts;
-      const socket = net.connect({ host, port });
+      const { host, port, protocolVersion, tls } = this.opts;
+      const socket = tls ? tlsConnect({ host, port, ...tls }) : net.connect({ host, port });
       let settled = false;
       const conn: Connection = {
         serial: ++this.serial,
@@ -264,15 +272,15 @@ export class MqttSession extends EventEmitter<MqttSessionEvents> {
       conn.connectTimer = setTimeout(() => {
         this.close(conn, `not connected and subscribed within ${this.opts.connectTimeoutMs} ms`, 'destroy');
       }, this.opts.connectTimeoutMs);
-      socket.on('connect', () => {
+      socket.on(tls ? 'secureConnect' : 'connect', () => {
         socket.setKeepAlive(true);
         this.send(conn, this.connectPacket());
       });
       socket.on('data', (chunk: Buffer) => conn.parser.parse(chunk));
       conn.parser.on('packet', (packet) => this.onPacket(conn, packet));
       conn.parser.on('error', (err: Error) => this.close(conn, `protocol error: ${err.message}`, 'destroy'));
-      socket.on('error', (err) => {
-        if (!conn.closed) conn.closeReason = err.message;
+      socket.on('error', (err: NodeJS.ErrnoException) => {
+        if (!conn.closed) conn.closeReason = describeTlsError(err) ?? err.message;
       });
       socket.on('close', () => this.onClose(conn));
     });
@@ -328,7 +336,10 @@ export class MqttSession extends EventEmitter<MqttSessionEvents> {
     const unacknowledged = conn.acks.pending;
     const reason = conn.closeReason;
     if (conn.ready) {
-      this.log[this.state === 'running' ? 'warn' : 'info']({ reason, unacknowledged, inFlight: this.counters.inFlight }, 'mqtt disconnected');
+      this.log[this.state === 'running' ? 'warn' : 'info'](
+        { reason, unacknowledged, inFlight: this.counters.inFlight },
+        'mqtt disconnected',
+      );
       this.emit('disconnected', { reason, unacknowledged });
     }
     conn.settleReady(new ConnectionError(`mqtt ${this.opts.host}:${this.opts.port}: ${reason}`));
@@ -340,11 +351,8 @@ export class MqttSession extends EventEmitter<MqttSessionEvents> {
   }
 
   private scheduleReconnect(): void {
-    const o = this.opts;
-    const ceiling = Math.min(o.reconnectMaxMs, o.reconnectMinMs * 2 ** Math.min(this.attempt, 20));
-    const delay = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2); // jitter spreads a fleet of bridges
-    this.attempt++;
-    this.log.info({ delayMs: delay, attempt: this.attempt }, 'mqtt reconnect scheduled');
+    const delay = this.reconnectDelays.next();
+    this.log.info({ delayMs: delay, attempt: this.reconnectDelays.attempts }, 'mqtt reconnect scheduled');
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       if (this.state !== 'running') return;
@@ -561,7 +569,7 @@ export class MqttSession extends EventEmitter<MqttSessionEvents> {
         this.log.warn({ err: err.message, topic: msg.topic }, 'mqtt hand-off of a QoS 0 message failed; it is lost');
       }
     } else {
-      this.attempt = 0; // the pipeline downstream works again: reconnect quickly next time
+      this.reconnectDelays.reset(); // the pipeline downstream works again: reconnect quickly next time
       if (msg.qos === 1 && !conn.closed) {
         const ids = conn.acks.confirm(ticket);
         if (ids.length > 0) this.queuePubacks(conn, ids);
@@ -632,15 +640,18 @@ export class MqttSession extends EventEmitter<MqttSessionEvents> {
    * (the broker still sees our PINGREQs and keeps us).
    */
   private startPings(conn: Connection, keepaliveSeconds: number): void {
-    conn.pingTimer = setInterval(() => {
-      if (conn.closed) return;
-      if (conn.pingOutstanding && !conn.pingExcused) {
-        return this.close(conn, `no PINGRESP within ${keepaliveSeconds / 2} s`, 'destroy');
-      }
-      conn.pingExcused = conn.paused;
-      conn.pingOutstanding = true;
-      this.send(conn, { cmd: 'pingreq' });
-    }, (keepaliveSeconds * 1000) / 2);
+    conn.pingTimer = setInterval(
+      () => {
+        if (conn.closed) return;
+        if (conn.pingOutstanding && !conn.pingExcused) {
+          return this.close(conn, `no PINGRESP within ${keepaliveSeconds / 2} s`, 'destroy');
+        }
+        conn.pingExcused = conn.paused;
+        conn.pingOutstanding = true;
+        this.send(conn, { cmd: 'pingreq' });
+      },
+      (keepaliveSeconds * 1000) / 2,
+    );
     conn.pingTimer.unref();
   }
 

@@ -1,5 +1,13 @@
 import fc from 'fast-check';
-import { DEFAULT_READING_RULES, parseReading, parseIsoMicros, REJECT_REASONS, roundHalfEven, type Reading, type RejectReason } from './reading';
+import {
+  DEFAULT_READING_RULES,
+  parseReading,
+  parseIsoMicros,
+  REJECT_REASONS,
+  roundHalfEven,
+  type Reading,
+  type RejectReason,
+} from './reading';
 
 const NOW = Date.UTC(2024, 5, 1, 12, 0, 0); // 2024-06-01T12:00:00Z, the bridge's receive time
 const NOW_S = NOW / 1000;
@@ -45,7 +53,16 @@ describe('parseReading accepts', () => {
 
   it('produces the fields in Avro order', () => {
     const r = parseJson({ ...base, seq: 7 });
-    expect(r.ok && Object.keys(r.reading)).toEqual(['device_id', 'time', 'firmware', 'temperature', 'humidity', 'battery', 'seq', 'ingested_at']);
+    expect(r.ok && Object.keys(r.reading)).toEqual([
+      'device_id',
+      'time',
+      'firmware',
+      'temperature',
+      'humidity',
+      'battery',
+      'seq',
+      'ingested_at',
+    ]);
   });
 
   // Every timestamp form, and the microsecond it must land on.
@@ -89,7 +106,16 @@ describe('parseReading accepts', () => {
   it('null and absent optional fields as null, with one sensor enough', () => {
     expect(parseJson({ device_id: 'd1', timestamp: NOW_S, battery: 0, firmware: null, humidity: null })).toEqual({
       ok: true,
-      reading: { device_id: 'd1', time: NOW * 1000, firmware: null, temperature: null, humidity: null, battery: 0, seq: null, ingested_at: NOW },
+      reading: {
+        device_id: 'd1',
+        time: NOW * 1000,
+        firmware: null,
+        temperature: null,
+        humidity: null,
+        battery: 0,
+        seq: null,
+        ingested_at: NOW,
+      },
     });
   });
 
@@ -141,7 +167,12 @@ describe('parseReading accepts', () => {
   });
 
   it('a byte-order mark and surrounding whitespace', () => {
-    const r = parseReading(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(` ${JSON.stringify(base)}\n`)]), DEFAULT_TOPIC, NOW, rules);
+    const r = parseReading(
+      Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(` ${JSON.stringify(base)}\n`)]),
+      DEFAULT_TOPIC,
+      NOW,
+      rules,
+    );
     expect(r.ok).toBe(true);
   });
 
@@ -161,7 +192,10 @@ describe('parseReading accepts', () => {
     const custom = { ...rules, deviceTopicPrefix: 'site/a/dev/' };
     const r = parseReading(Buffer.from(JSON.stringify(without('device_id'))), 'site/a/dev/d7/telemetry', NOW, custom);
     expect(r.ok && r.reading.device_id).toBe('d7');
-    expect(parseReading(Buffer.from(JSON.stringify(base)), 'devices/dev-001/telemetry', NOW, custom)).toMatchObject({ ok: false, reason: 'unknown_topic' });
+    expect(parseReading(Buffer.from(JSON.stringify(base)), 'devices/dev-001/telemetry', NOW, custom)).toMatchObject({
+      ok: false,
+      reason: 'unknown_topic',
+    });
   });
 
   it('a fractional receive time, floored to whole milliseconds', () => {
@@ -186,9 +220,25 @@ describe('parseReading rejects', () => {
     ['nesting_too_deep', 'deeply nested arrays', deep, undefined, /deeper than 32 levels/],
     ['nesting_too_deep', 'one level over the limit', '['.repeat(33) + ']'.repeat(33)],
     ['nesting_too_deep', 'deep nesting inside a string-laden object', `{"a":"[[[","b":${'{"c":'.repeat(40)}1${'}'.repeat(40)}}`],
-    ['duplicate_key', 'a repeated device_id', `{"device_id":"a","device_id":"b","battery":1,"timestamp":${NOW_S}}`, undefined, /^payload: key "device_id" appears more than once$/],
-    ['duplicate_key', 'a repeated sensor, the first invalid', `{"device_id":"d1","temperature":"bad","temperature":21.5,"timestamp":${NOW_S}}`],
-    ['duplicate_key', 'a key repeated through an escape', `{"device_id":"a","device\\u005fid":"b","battery":1,"timestamp":${NOW_S}}`, undefined, /"device_id"/],
+    [
+      'duplicate_key',
+      'a repeated device_id',
+      `{"device_id":"a","device_id":"b","battery":1,"timestamp":${NOW_S}}`,
+      undefined,
+      /^payload: key "device_id" appears more than once$/,
+    ],
+    [
+      'duplicate_key',
+      'a repeated sensor, the first invalid',
+      `{"device_id":"d1","temperature":"bad","temperature":21.5,"timestamp":${NOW_S}}`,
+    ],
+    [
+      'duplicate_key',
+      'a key repeated through an escape',
+      `{"device_id":"a","device\\u005fid":"b","battery":1,"timestamp":${NOW_S}}`,
+      undefined,
+      /"device_id"/,
+    ],
     ['missing_field', 'no device_id on the default topic', without('device_id'), undefined, /^device_id:/],
     ['missing_field', 'null device_id on the default topic', { ...base, device_id: null }],
     ['missing_field', 'no timestamp', without('timestamp'), undefined, /^timestamp:/],
@@ -208,7 +258,13 @@ describe('parseReading rejects', () => {
     ['wrong_type', 'seq with a fraction', { ...base, seq: 1.5 }, undefined, /^seq:/],
     ['out_of_range', 'temperature above 150', { ...base, temperature: 150.01 }, undefined, /^temperature: 150.01 is outside -60..150$/],
     ['out_of_range', 'temperature below -60', { ...base, temperature: -60.5 }],
-    ['out_of_range', 'temperature that parses to Infinity', `{"device_id":"d1","temperature":1e400,"timestamp":${NOW_S}}`, undefined, /Infinity/],
+    [
+      'out_of_range',
+      'temperature that parses to Infinity',
+      `{"device_id":"d1","temperature":1e400,"timestamp":${NOW_S}}`,
+      undefined,
+      /Infinity/,
+    ],
     ['out_of_range', 'humidity below 0', { ...base, humidity: -0.1 }],
     ['out_of_range', 'humidity above 100', { ...base, humidity: 100.5 }],
     ['out_of_range', 'battery above 100', { ...base, battery: 101 }, undefined, /^battery:/],
@@ -274,6 +330,7 @@ describe('parseReading rejects', () => {
     expect(r.ok).toBe(false);
     if (!r.ok) {
       expect(r.detail.length).toBeLessThan(300);
+      // eslint-disable-next-line no-control-regex -- control characters are what must not be there
       expect(r.detail).not.toMatch(/[\u0000-\u001f]/);
     }
   });
@@ -348,16 +405,22 @@ describe('parseReading properties', () => {
 
   it('never throws on objects with the known fields holding anything', () => {
     fc.assert(
-      fc.property(knownFields, fc.dictionary(fc.string(), fc.jsonValue(), { maxKeys: 3 }), fc.constantFrom(...TOPICS), (known, extra, topic) =>
-        assertWellFormed(Buffer.from(JSON.stringify({ ...extra, ...known })), topic),
+      fc.property(
+        knownFields,
+        fc.dictionary(fc.string(), fc.jsonValue(), { maxKeys: 3 }),
+        fc.constantFrom(...TOPICS),
+        (known, extra, topic) => assertWellFormed(Buffer.from(JSON.stringify({ ...extra, ...known })), topic),
       ),
     );
   });
 
   it('round-trips every valid reading through the seed JSON', () => {
-    fc.assert(fc.property(validMessage(), ({ json, topic, expected }) => {
-      expect(parseReading(Buffer.from(json), topic, NOW, rules)).toEqual({ ok: true, reading: expected });
-    }), { numRuns: 2000 });
+    fc.assert(
+      fc.property(validMessage(), ({ json, topic, expected }) => {
+        expect(parseReading(Buffer.from(json), topic, NOW, rules)).toEqual({ ok: true, reading: expected });
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 
@@ -380,12 +443,25 @@ function validMessage() {
       battery: sensorValue(0, 100),
       seq: optional(fc.maxSafeNat()),
       route: fc.constantFrom('default', 'device topic with id', 'device topic without id'),
-      extra: fc.dictionary(fc.string().filter((k) => !['device_id', 'timestamp', 'firmware', 'temperature', 'humidity', 'battery', 'seq'].includes(k)), fc.jsonValue(), { maxKeys: 2 }),
+      extra: fc.dictionary(
+        fc.string().filter((k) => !['device_id', 'timestamp', 'firmware', 'temperature', 'humidity', 'battery', 'seq'].includes(k)),
+        fc.jsonValue(),
+        { maxKeys: 2 },
+      ),
     })
     .filter((g) => g.temperature != null || g.humidity != null || g.battery != null)
     .map((g) => {
-      const timestamp = g.form === 'seconds' ? g.time / 1e6 : g.form === 'milliseconds' ? g.time / 1e3 : isoWithOffset(g.time, g.offsetMinutes);
-      const doc: Record<string, unknown> = { ...g.extra, timestamp, firmware: g.firmware, temperature: g.temperature, humidity: g.humidity, battery: g.battery, seq: g.seq };
+      const timestamp =
+        g.form === 'seconds' ? g.time / 1e6 : g.form === 'milliseconds' ? g.time / 1e3 : isoWithOffset(g.time, g.offsetMinutes);
+      const doc: Record<string, unknown> = {
+        ...g.extra,
+        timestamp,
+        firmware: g.firmware,
+        temperature: g.temperature,
+        humidity: g.humidity,
+        battery: g.battery,
+        seq: g.seq,
+      };
       if (g.route !== 'device topic without id') doc.device_id = g.device_id;
       const topic = g.route === 'default' ? DEFAULT_TOPIC : `devices/${g.device_id}/telemetry`;
       const expected: Reading = {

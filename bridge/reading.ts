@@ -138,8 +138,7 @@ const SECONDS_LIMIT = 1e11;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 // Extended ISO 8601 date-time: the zone is captured separately so its absence can be named.
-const ISO_DATE_TIME =
-  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?$/;
+const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?$/;
 
 /**
  * Which device a topic speaks for: `null` on the default topic (the payload names it), the
@@ -190,7 +189,10 @@ export function parsePayload(
   // The topic is checked before the payload is parsed: it is cheaper and it is what ACLs bind.
   const topicId = topicDevice(mqttTopic, rules);
   if (topicId === undefined) {
-    return reject('unknown_topic', `topic: ${quote(mqttTopic)} is neither ${rules.defaultTopic} nor ${rules.deviceTopicPrefix}<id>/telemetry`);
+    return reject(
+      'unknown_topic',
+      `topic: ${quote(mqttTopic)} is neither ${rules.defaultTopic} nor ${rules.deviceTopicPrefix}<id>/telemetry`,
+    );
   }
   if (topicId !== null && !rules.deviceIdPattern.test(topicId)) {
     return reject('invalid_device_id', `topic: device id ${quote(topicId)} does not match ${rules.deviceIdPattern.source}`);
@@ -214,7 +216,8 @@ export function parsePayload(
   if (isArray && Array.isArray(doc)) {
     const n = doc.length;
     if (n === 0) return reject('empty_batch', 'payload: an empty array holds no reading');
-    if (n > rules.maxBatchReadings) return reject('too_many_readings', `payload: ${n} readings in one message, limit ${rules.maxBatchReadings}`);
+    if (n > rules.maxBatchReadings)
+      return reject('too_many_readings', `payload: ${n} readings in one message, limit ${rules.maxBatchReadings}`);
     const results = new Array<ParseResult>(n);
     const duplicates = shape.elementDuplicates;
     for (let i = 0; i < n; i++) {
@@ -318,7 +321,8 @@ function checkFields(fields: Record<string, unknown>, topicId: string | null, re
     if (!Number.isInteger(rawSeq)) {
       return reject(Number.isFinite(rawSeq) ? 'wrong_type' : 'out_of_range', `seq: expected an integer, got ${rawSeq}`);
     }
-    if (rawSeq < 0 || rawSeq > Number.MAX_SAFE_INTEGER) return reject('out_of_range', `seq: ${rawSeq} is outside 0..${Number.MAX_SAFE_INTEGER}`);
+    if (rawSeq < 0 || rawSeq > Number.MAX_SAFE_INTEGER)
+      return reject('out_of_range', `seq: ${rawSeq} is outside 0..${Number.MAX_SAFE_INTEGER}`);
     seq = rawSeq;
   }
 
@@ -472,7 +476,10 @@ function checkTimeWindow(ms: number, receivedAtMs: number, rules: ReadingRules):
     return reject('invalid_timestamp', `timestamp: ${isoOrNumber(ms)} is before ${isoOrNumber(rules.earliestTimestampMs)}`);
   }
   if (ms > receivedAtMs + rules.maxClockSkewMs) {
-    return reject('timestamp_in_future', `timestamp: ${Math.round((ms - receivedAtMs) / 1000)} s ahead of the bridge clock, limit ${rules.maxClockSkewMs / 1000} s`);
+    return reject(
+      'timestamp_in_future',
+      `timestamp: ${Math.round((ms - receivedAtMs) / 1000)} s ahead of the bridge clock, limit ${rules.maxClockSkewMs / 1000} s`,
+    );
   }
   return undefined;
 }

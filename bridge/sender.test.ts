@@ -37,7 +37,12 @@ describe('BatchSender', () => {
   });
 
   it('settles every record of a failed request with the error', async () => {
-    const sender = new BatchSender(async () => { throw new Error('kafka down'); }, { maxBatch: 10, maxBatchBytes: 1e6, maxInFlight: 1 });
+    const sender = new BatchSender(
+      async () => {
+        throw new Error('kafka down');
+      },
+      { maxBatch: 10, maxBatchBytes: 1e6, maxInFlight: 1 },
+    );
     const errors: (Error | undefined)[] = [];
     for (const v of ['a', 'b']) sender.push({ topic: 't', message: msg(v), settle: (e) => errors.push(e) });
     await sender.flush();
@@ -54,8 +59,14 @@ describe('BatchSender', () => {
     for (let i = 0; i < 5; i++) sender.push({ topic: i % 2 ? 'dlq' : 'telemetry', message: msg(String(i)), settle: () => undefined });
     await sender.flush();
     expect(requests).toEqual([
-      [{ topic: 'telemetry', n: 2 }, { topic: 'dlq', n: 1 }],
-      [{ topic: 'dlq', n: 1 }, { topic: 'telemetry', n: 1 }],
+      [
+        { topic: 'telemetry', n: 2 },
+        { topic: 'dlq', n: 1 },
+      ],
+      [
+        { topic: 'dlq', n: 1 },
+        { topic: 'telemetry', n: 1 },
+      ],
     ]);
   });
 
@@ -73,7 +84,9 @@ describe('BatchSender', () => {
   });
 
   it('counts keys, values, headers and framing in recordBytes', () => {
-    expect(recordBytes({ key: 'abc', value: Buffer.alloc(10), headers: { 'x-a': 'é', 'x-b': [Buffer.alloc(4), 'z'] } })).toBe(32 + 3 + 10 + 3 + 2 + 3 + 4 + 1);
+    expect(recordBytes({ key: 'abc', value: Buffer.alloc(10), headers: { 'x-a': 'é', 'x-b': [Buffer.alloc(4), 'z'] } })).toBe(
+      32 + 3 + 10 + 3 + 2 + 3 + 4 + 1,
+    );
     expect(recordBytes({ value: null })).toBe(32);
   });
 });

@@ -27,7 +27,12 @@ export class BatchSender {
 
   constructor(
     private readonly send: SendBatch,
-    private readonly options: { maxBatch: number; maxBatchBytes: number; maxInFlight: number; onSent?: (count: number, ms: number) => void },
+    private readonly options: {
+      maxBatch: number;
+      maxBatchBytes: number;
+      maxInFlight: number;
+      onSent?: (count: number, ms: number) => void;
+    },
   ) {}
 
   get queued(): number {

@@ -5,7 +5,7 @@ import { kafkaSchema, loadConfig, registrySchema } from '../lib/config';
 import { consumerTimings, createKafka } from '../lib/kafka';
 import { createLogger } from '../lib/log';
 import { Alert, alertSchemaText } from '../schemas';
-import { alertJson, formatAlert } from '../detector/alert-format';
+import { alertJson, formatAlert } from '../schemas/alert-format';
 
 const alertsSchema = { kafka: kafkaSchema, registry: registrySchema };
 

@@ -24,7 +24,9 @@ const backtestSchema = {
 };
 
 /** Every detector setting as a flag: zThreshold → --z-threshold. */
-const SETTING_FLAGS = Object.fromEntries(Object.keys(detectorSchema).map((key) => [key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`), key]));
+const SETTING_FLAGS = Object.fromEntries(
+  Object.keys(detectorSchema).map((key) => [key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`), key]),
+);
 
 export const USAGE = `usage: iot-pipeline backtest --from <time> [--to <time>] [--<detector setting> <value> ...]
                             [--ground-truth <file.jsonl>] [--limit <n>] [--json]
@@ -36,7 +38,9 @@ publishing nothing, and compares the alerts it would raise with those the live d
   --limit           alerts listed per side, default 20
   --json            one JSON document
 detector settings (default from the environment, as the detector reads it, then the defaults):
-  ${Object.keys(SETTING_FLAGS).map((f) => `--${f}`).join(' ')}`;
+  ${Object.keys(SETTING_FLAGS)
+    .map((f) => `--${f}`)
+    .join(' ')}`;
 
 /**
  * `iot-pipeline backtest`: how an operator chooses a threshold for a fleet. Reads the history,
@@ -73,7 +77,10 @@ export async function run(argv: string[]): Promise<void> {
     try {
       truthText = readFileSync(values['ground-truth'], 'utf8');
     } catch (err) {
-      problems.push({ key: '--ground-truth', message: `cannot read ${values['ground-truth']}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
+      problems.push({
+        key: '--ground-truth',
+        message: `cannot read ${values['ground-truth']}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      });
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
@@ -148,13 +155,22 @@ export async function run(argv: string[]): Promise<void> {
  * hold the range, the warm-up is shortened to what is there (said on stderr: the first minutes'
  * windows are thinner than the live detector's were); a range not held is refused.
  */
-async function historySpans(kafka: Kafka, admin: Admin, topic: string, range: TimeRange, warmupMs: number, logger: Logger): Promise<PartitionSpan[]> {
+async function historySpans(
+  kafka: Kafka,
+  admin: Admin,
+  topic: string,
+  range: TimeRange,
+  warmupMs: number,
+  logger: Logger,
+): Promise<PartitionSpan[]> {
   try {
     return await spansForTimeRange(kafka, admin, topic, range.fromMs - warmupMs, range.toMs);
   } catch (err) {
     if (!(err instanceof RangeNotRetainedError) || err.retainedFromMs > range.fromMs) throw err;
     logger.debug({ retainedFrom: err.retainedFromMs }, 'warm-up shortened');
-    process.stderr.write(`warm-up shortened: Kafka retains ${topic} from ${iso(err.retainedFromMs)} only; alerts early in the range may differ from the live detector's\n`);
+    process.stderr.write(
+      `warm-up shortened: Kafka retains ${topic} from ${iso(err.retainedFromMs)} only; alerts early in the range may differ from the live detector's\n`,
+    );
     return spansForTimeRange(kafka, admin, topic, err.retainedFromMs, range.toMs);
   }
 }

@@ -6,14 +6,17 @@ import { sampleEnv } from '../lib/config-doc';
 import { generatedBlocks, ROOT, SAMPLE_ENVS } from './docs';
 
 describe('generated README tables', () => {
-  it.each(generatedBlocks().map((b) => [b.readme, b] as const))('%s shows its table as the schema generates it (npm run docs)', (_, block) => {
-    const readme = readFileSync(join(ROOT, block.readme), 'utf8');
-    const from = readme.indexOf(block.start);
-    const to = readme.indexOf(block.end, from);
-    expect(from).toBeGreaterThanOrEqual(0);
-    expect(to).toBeGreaterThan(from);
-    expect(readme.slice(from + block.start.length, to)).toBe(`\n${block.body}\n`);
-  });
+  it.each(generatedBlocks().map((b) => [b.readme, b] as const))(
+    '%s shows its table as the schema generates it (npm run docs)',
+    (_, block) => {
+      const readme = readFileSync(join(ROOT, block.readme), 'utf8');
+      const from = readme.indexOf(block.start);
+      const to = readme.indexOf(block.end, from);
+      expect(from).toBeGreaterThanOrEqual(0);
+      expect(to).toBeGreaterThan(from);
+      expect(readme.slice(from + block.start.length, to)).toBe(`\n${block.body}\n`);
+    },
+  );
 });
 
 describe('sample.env files', () => {
@@ -31,7 +34,9 @@ describe('sample.env files', () => {
       .map((line) => line.slice(1));
     expect(assignments.length).toBeGreaterThan(5);
     const script = `set -a\n${assignments.join('\n')}\nset +a\nnode -e 'process.stdout.write(JSON.stringify(process.env))'`;
-    const sourced = JSON.parse(execFileSync('bash', ['-c', script], { env: { PATH: process.env.PATH }, encoding: 'utf8' })) as NodeJS.ProcessEnv;
+    const sourced = JSON.parse(
+      execFileSync('bash', ['-c', script], { env: { PATH: process.env.PATH }, encoding: 'utf8' }),
+    ) as NodeJS.ProcessEnv;
     expect(loadConfig(schema, {}, sourced)).toEqual(loadConfig(schema, {}, {}));
   });
 });

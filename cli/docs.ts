@@ -27,7 +27,10 @@ export const SAMPLE_ENVS: Record<string, { title: string; schema: object }> = {
   'writer/sample.env': { title: 'iot-pipeline writer: Kafka consumer group -> COPY into the database', schema: writerSchema },
   'detector/sample.env': { title: 'iot-pipeline detector: sliding windows and rules -> alerts', schema: detectorServiceSchema },
   'notify/sample.env': { title: 'iot-pipeline notify: alerts topic -> an HTTP webhook', schema: notifySchema },
-  'simulator/sample.env': { title: 'iot-pipeline simulate: a fleet of virtual devices (every setting is also a flag)', schema: simulatorSchema },
+  'simulator/sample.env': {
+    title: 'iot-pipeline simulate: a fleet of virtual devices (every setting is also a flag)',
+    schema: simulatorSchema,
+  },
 };
 
 export interface GeneratedBlock {
@@ -40,7 +43,12 @@ export interface GeneratedBlock {
 /** Every generated block. The simulator sets every key by a flag too, so its table is the flags'. */
 export function generatedBlocks(): GeneratedBlock[] {
   return [
-    ...Object.entries(CONFIG_TABLES).map(([readme, schema]) => ({ readme, start: CONFIG_START, end: CONFIG_END, body: configTable(schema) })),
+    ...Object.entries(CONFIG_TABLES).map(([readme, schema]) => ({
+      readme,
+      start: CONFIG_START,
+      end: CONFIG_END,
+      body: configTable(schema),
+    })),
     { readme: 'simulator/README.md', start: '<!-- flags:start -->', end: '<!-- flags:end -->', body: flagTable(SIMULATOR_FLAGS) },
   ];
 }

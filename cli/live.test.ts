@@ -12,9 +12,20 @@ iot_writer_rows_total{table="device_telemetry",result="skipped",service="writer"
 iot_writer_rows_total{table="device_alerts",result="inserted",service="writer"} 3
 iot_writer_batch_rows_bucket{le="+Inf",table="device_telemetry",service="writer"} 40
 `;
-const detector = 'iot_detector_alerts_total{kind="anomaly",service="detector"} 2\niot_detector_alerts_total{kind="low_battery",service="detector"} 1\n';
+const detector =
+  'iot_detector_alerts_total{kind="anomaly",service="detector"} 2\niot_detector_alerts_total{kind="low_battery",service="detector"} 1\n';
 const progress = (published: number, acked: number) => `published ${published}  acked ${acked}  in-flight 3  20/s published  20/s acked`;
-const summary = JSON.stringify({ level: 30, name: 'simulator', readings: 600, published: 600, acked: 600, failed: 0, firstTimestampMs: 1, lastTimestampMs: 2, msg: 'simulator finished' });
+const summary = JSON.stringify({
+  level: 30,
+  name: 'simulator',
+  readings: 600,
+  published: 600,
+  acked: 600,
+  failed: 0,
+  firstTimestampMs: 1,
+  lastTimestampMs: 2,
+  msg: 'simulator finished',
+});
 
 describe('sumSamples', () => {
   it('sums a counter over its label sets, filtered by the labels given, and matches names exactly', () => {
@@ -29,7 +40,11 @@ describe('simulatorReport', () => {
   it('takes the newest progress line, or the summary once the simulator has finished', () => {
     expect(simulatorReport(`{"msg":"connected"}\n${progress(10, 8)}\n${progress(30, 29)}\n`)).toEqual({ published: 30, acked: 29 });
     const final = simulatorReport(`${progress(580, 570)}\n${summary}\n`);
-    expect(final).toMatchObject({ published: 600, acked: 600, summary: { readings: 600, failed: 0, firstTimestampMs: 1, lastTimestampMs: 2 } });
+    expect(final).toMatchObject({
+      published: 600,
+      acked: 600,
+      summary: { readings: 600, failed: 0, firstTimestampMs: 1, lastTimestampMs: 2 },
+    });
     expect(simulatorReport('{"msg":"starting"}\n')).toBeUndefined();
   });
 });
@@ -38,8 +53,12 @@ describe('liveLine', () => {
   it('shows totals, the publish rate over the last tick, and "-" for a service that does not answer', () => {
     const before = figuresOf({ simulatorLog: progress(11000, 11000) });
     const now = figuresOf({ simulatorLog: progress(12000, 12000), bridge, writer, detector });
-    expect(liveLine(now, before, 1, true)).toBe('published 12000 (1000/s) | in kafka 12000 | written 11950 (4 already stored) | alerts 3 | dlq 3');
-    expect(liveLine(figuresOf({ writer }), undefined, 1, false)).toBe('published - | in kafka - | written 11950 (4 already stored) | dlq 0');
+    expect(liveLine(now, before, 1, true)).toBe(
+      'published 12000 (1000/s) | in kafka 12000 | written 11950 (4 already stored) | alerts 3 | dlq 3',
+    );
+    expect(liveLine(figuresOf({ writer }), undefined, 1, false)).toBe(
+      'published - | in kafka - | written 11950 (4 already stored) | dlq 0',
+    );
     expect(liveLine({}, undefined, 1, true)).toBe('published - | in kafka - | written - | alerts - | dlq -');
   });
 });

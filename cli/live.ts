@@ -55,7 +55,12 @@ export function simulatorReport(log: string): SimulatorReport | undefined {
       return {
         published: Number(s.published),
         acked: Number(s.acked),
-        summary: { readings: Number(s.readings), failed: Number(s.failed), firstTimestampMs: s.firstTimestampMs, lastTimestampMs: s.lastTimestampMs },
+        summary: {
+          readings: Number(s.readings),
+          failed: Number(s.failed),
+          firstTimestampMs: s.firstTimestampMs,
+          lastTimestampMs: s.lastTimestampMs,
+        },
       };
     }
     const progress = /^published (\d+)\s+acked (\d+)/.exec(line);
@@ -95,9 +100,13 @@ export function liveLine(now: Figures, before: Figures | undefined, seconds: num
   const show = (n: number | undefined) => (n === undefined ? '-' : String(n));
   const published = now.simulator?.published;
   const earlier = before?.simulator?.published;
-  const rate = published !== undefined && earlier !== undefined ? ` (${Math.round((published - earlier) / Math.max(seconds, 1e-9))}/s)` : '';
+  const rate =
+    published !== undefined && earlier !== undefined ? ` (${Math.round((published - earlier) / Math.max(seconds, 1e-9))}/s)` : '';
   const skipped = now.skipped ? ` (${now.skipped} already stored)` : '';
-  const dlq = now.bridgeRejected === undefined && now.writerRejected === undefined ? undefined : (now.bridgeRejected ?? 0) + (now.writerRejected ?? 0);
+  const dlq =
+    now.bridgeRejected === undefined && now.writerRejected === undefined
+      ? undefined
+      : (now.bridgeRejected ?? 0) + (now.writerRejected ?? 0);
   return [
     `published ${show(published)}${rate}`,
     `in kafka ${show(now.produced)}`,

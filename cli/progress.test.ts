@@ -1,7 +1,12 @@
 import { formatSeconds, progressBar, progressLine, rateAndEta, ReplayCounts } from './progress';
 
 const counts = (records: number, total: number, extra: Partial<ReplayCounts> = {}): ReplayCounts => ({
-  records, total, inserted: records - 10, present: 10, undecodable: 0, ...extra,
+  records,
+  total,
+  inserted: records - 10,
+  present: 10,
+  undecodable: 0,
+  ...extra,
 });
 
 describe('replay progress', () => {

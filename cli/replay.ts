@@ -57,16 +57,25 @@ export async function run(argv: string[]): Promise<void> {
       spans = await spansForTimeRange(kafka, admin, topic, range.fromMs, range.toMs);
     } catch (err) {
       if (!(err instanceof RangeNotRetainedError)) throw err;
-      if (values.json) console.log(JSON.stringify({ error: 'range not retained', message: err.message, retainedFrom: iso(err.retainedFromMs) }));
+      if (values.json)
+        console.log(JSON.stringify({ error: 'range not retained', message: err.message, retainedFrom: iso(err.retainedFromMs) }));
       else console.error(err.message);
       process.exitCode = 3;
       return;
     }
     await pool.query('SELECT 1 FROM device_telemetry LIMIT 0').catch((err: Error) => {
-      throw new ConfigError([{ key: 'POSTGRES_*', message: `cannot use device_telemetry (${err.message}); run iot-pipeline migrate first?` }]);
+      throw new ConfigError([
+        { key: 'POSTGRES_*', message: `cannot use device_telemetry (${err.message}); run iot-pipeline migrate first?` },
+      ]);
     });
     const ranges = offsetRanges(topic, spans);
-    const counts: ReplayCounts = { records: 0, total: ranges.reduce((n, r) => n + Number(r.to - r.from), 0), inserted: 0, present: 0, undecodable: 0 };
+    const counts: ReplayCounts = {
+      records: 0,
+      total: ranges.reduce((n, r) => n + Number(r.to - r.from), 0),
+      inserted: 0,
+      present: 0,
+      undecodable: 0,
+    };
     const codec = new AvroCodec<Reading>(createRegistry(config.registry.url), telemetrySchemaText);
     const started = Date.now();
     const progress = startProgress(counts, started);

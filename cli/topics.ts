@@ -12,12 +12,27 @@ const topicsSchema = {
   registry: registrySchema,
   notify: { deadLetterTopic: notifySchema.notify.deadLetterTopic },
   topics: {
-    telemetryPartitions: { doc: 'Partitions of the telemetry topic (the most writers/detectors that share work)', format: 'positive-int', default: 12, env: 'TELEMETRY_PARTITIONS' },
+    telemetryPartitions: {
+      doc: 'Partitions of the telemetry topic (the most writers/detectors that share work)',
+      format: 'positive-int',
+      default: 12,
+      env: 'TELEMETRY_PARTITIONS',
+    },
     alertsPartitions: { doc: 'Partitions of the alerts topic', format: 'positive-int', default: 3, env: 'ALERTS_PARTITIONS' },
     dlqPartitions: { doc: 'Partitions of the dead-letter topic', format: 'positive-int', default: 1, env: 'DLQ_PARTITIONS' },
     replicationFactor: { doc: 'Replicas of every topic', format: 'positive-int', default: 1, env: 'KAFKA_REPLICATION_FACTOR' },
-    minInsyncReplicas: { doc: 'min.insync.replicas of every topic (acks=all waits for this many)', format: 'positive-int', default: 1, env: 'KAFKA_MIN_INSYNC_REPLICAS' },
-    telemetryRetentionHours: { doc: 'How long Kafka keeps readings (the replay horizon)', format: 'positive-int', default: 168, env: 'TELEMETRY_RETENTION_HOURS' },
+    minInsyncReplicas: {
+      doc: 'min.insync.replicas of every topic (acks=all waits for this many)',
+      format: 'positive-int',
+      default: 1,
+      env: 'KAFKA_MIN_INSYNC_REPLICAS',
+    },
+    telemetryRetentionHours: {
+      doc: 'How long Kafka keeps readings (the replay horizon)',
+      format: 'positive-int',
+      default: 168,
+      env: 'TELEMETRY_RETENTION_HOURS',
+    },
   },
 };
 

@@ -121,7 +121,7 @@ async function main(): Promise<void> {
       endLine();
       console.log(
         `not drained after ${values.timeout} s; stopping anyway. Nothing is lost: what the bridge has not taken ` +
-          "waits in its MQTT session, what the writer has not stored waits in Kafka, for the next start",
+          'waits in its MQTT session, what the writer has not stored waits in Kafka, for the next start',
       );
       process.exitCode = 1;
       return;

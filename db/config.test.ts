@@ -1,8 +1,6 @@
 import { ConfigError } from '../lib/errors';
 import { loadDbConfig } from './config';
 import { run } from './index';
-import { intervalSeconds } from './interval';
-import { PGliteDb, startPGlite } from './pglite';
 
 describe('db configuration', () => {
   it('has the documented defaults', () => {
@@ -38,44 +36,4 @@ describe('db configuration', () => {
   });
 });
 
-describe('intervalSeconds', () => {
-  const accepted: [string, number][] = [
-    ['7 days', 7 * 86400],
-    ['90 days', 90 * 86400],
-    ['1 day 12 hours', 1.5 * 86400],
-    ['12h', 12 * 3600],
-    ['30 min', 1800],
-    ['2 weeks', 14 * 86400],
-    ['1 month', 30 * 86400],
-    ['1 year', 365.25 * 86400],
-    ['1.5 hours', 5400],
-    ['500 ms', 0.5],
-    ['3 mons 2 days', 92 * 86400],
-    ['1 YEAR, 2 Days', 367.25 * 86400],
-  ];
-
-  it.each(accepted)('reads %j as %d seconds', (text, seconds) => {
-    expect(intervalSeconds(text)).toBeCloseTo(seconds, 6);
-  });
-
-  it.each(['', 'forever', '7', 'days', '5 m', '1 fortnight', "7 days'; --", '-1 day', 'P7D'])('refuses %j', (text) => {
-    expect(intervalSeconds(text)).toBeUndefined();
-  });
-
-  describe('agrees with PostgreSQL', () => {
-    let db: PGliteDb;
-    beforeAll(async () => {
-      db = await startPGlite();
-    });
-    afterAll(async () => {
-      await db?.close();
-    });
-
-    it('on every accepted form', async () => {
-      for (const [text] of accepted) {
-        const r = await db.query<{ s: number }>('SELECT extract(epoch FROM $1::interval)::float8 AS s', [text]);
-        expect({ text, seconds: r.rows[0].s }).toEqual({ text, seconds: intervalSeconds(text) });
-      }
-    });
-  });
-});
+// intervalSeconds, checked against PostgreSQL's own reading of the same texts: test/db-interval.test.ts

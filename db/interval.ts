@@ -1,7 +1,7 @@
 /**
  * The subset of PostgreSQL interval syntax that configuration accepts: one or more
  * "<number> <unit>" parts, e.g. '7 days', '1 day 12 hours', '90d', '2 weeks'.
- * Every accepted string is also valid PostgreSQL input (a unit test checks that);
+ * Every accepted string is also valid PostgreSQL input (test/db-interval.test.ts checks that);
  * the bare 'm' is refused because PostgreSQL reads it as minutes, not months.
  */
 const UNIT_SECONDS: Record<string, number> = {};

@@ -7,13 +7,11 @@ import { DEFAULT_COMPRESS_AFTER, DEFAULT_RETENTION, EngineSetting } from './conf
 import { intervalSeconds } from './interval';
 
 /**
- * What migrate needs of a database: a pg.Client, a pg.Pool and a PGlite instance all fit.
- * A script (several statements) goes through `exec` where there is one (PGlite), else through
- * `query` without parameters (pg's simple protocol runs several statements).
+ * What migrate needs of a database: a pg.Client or a pg.Pool. A script (several statements)
+ * goes through `query` without parameters (pg's simple protocol runs several statements).
  */
 export interface SqlRunner {
   query(sql: string, params?: any[]): Promise<{ rows: any[] }>;
-  exec?(sql: string): Promise<unknown>;
 }
 
 export type Engine = 'timescaledb' | 'postgresql';
@@ -77,7 +75,7 @@ const LOCK_KEY = '7253431870000001';
 const FILE_PATTERN = /^(\d{4})_([a-z0-9_]+)(?:\.(timescaledb|postgresql))?\.sql$/;
 
 export const ROLLUPS = [
-  { view: 'device_telemetry_1m', bucketSeconds: 60, startOffset: '1 day', endOffset: '1 minute', schedule: '1 minute' },
+  { view: 'device_telemetry_1m', bucketSeconds: 60, startOffset: '7 days', endOffset: '1 minute', schedule: '1 minute' },
   { view: 'device_telemetry_1h', bucketSeconds: 3600, startOffset: '7 days', endOffset: '1 hour', schedule: '30 minutes' },
 ] as const;
 
@@ -168,7 +166,9 @@ export async function migrate(db: SqlRunner, options: MigrateOptions = {}): Prom
         `SELECT extversion, current_setting('timescaledb.license', true) AS license FROM pg_extension WHERE extname = 'timescaledb'`,
       );
       if (ext.rows.length === 0) {
-        throw new MigrationError('the schema was created with TimescaleDB, but the timescaledb extension is not installed in this database');
+        throw new MigrationError(
+          'the schema was created with TimescaleDB, but the timescaledb extension is not installed in this database',
+        );
       }
       report.timescaledbVersion = String(ext.rows[0].extversion);
       if (ext.rows[0].license === 'apache') {
@@ -203,7 +203,9 @@ export async function migrate(db: SqlRunner, options: MigrateOptions = {}): Prom
       const c = intervalSeconds(compressAfter);
       const r = intervalSeconds(retention);
       if (c !== undefined && r !== undefined && c >= r) {
-        report.warnings.push(`compression after ${compressAfter} is not before retention ${retention}: chunks are dropped before they are compressed`);
+        report.warnings.push(
+          `compression after ${compressAfter} is not before retention ${retention}: chunks are dropped before they are compressed`,
+        );
       }
     } else {
       report.missing = [...MISSING_WITHOUT_TIMESCALEDB];
@@ -257,11 +259,6 @@ async function dedicated(db: SqlRunner): Promise<{ runner: SqlRunner; release: (
     return { runner: client, release: (discard) => client.release(discard) };
   }
   return { runner: db, release: () => undefined };
-}
-
-async function runScript(db: SqlRunner, sql: string): Promise<void> {
-  if (typeof db.exec === 'function') await db.exec(sql);
-  else await db.query(sql);
 }
 
 /** Runs `body` in a transaction holding the migrate lock; rolls back on error. */
@@ -339,7 +336,7 @@ async function applyMigration(db: SqlRunner, mig: Migration, engine: Engine): Pr
       return 'present';
     }
     try {
-      await runScript(db, mig.sql);
+      await db.query(mig.sql);
     } catch (err) {
       throw new MigrationError(`migration ${mig.file} failed: ${(err as Error).message}`, { cause: err });
     }
@@ -386,13 +383,21 @@ async function applyPolicies(db: SqlRunner, opts: { compressAfter: string; reten
         ['end_offset', r.endOffset],
       ];
       out.push(
-        await ensure(db, job, `every ${r.schedule}, window now-${start} .. now-${r.endOffset}`, `refresh ${r.view}`, wanted, async () => {
-          await db.query(`SELECT remove_continuous_aggregate_policy($1::regclass, if_exists => true)`, [r.view]);
-          await db.query(
-            `SELECT add_continuous_aggregate_policy($1::regclass, start_offset => $2::interval, end_offset => $3::interval, schedule_interval => $4::interval)`,
-            [r.view, start, r.endOffset, r.schedule],
-          );
-        }, r.schedule),
+        await ensure(
+          db,
+          job,
+          `every ${r.schedule}, window now-${start} .. now-${r.endOffset}`,
+          `refresh ${r.view}`,
+          wanted,
+          async () => {
+            await db.query(`SELECT remove_continuous_aggregate_policy($1::regclass, if_exists => true)`, [r.view]);
+            await db.query(
+              `SELECT add_continuous_aggregate_policy($1::regclass, start_offset => $2::interval, end_offset => $3::interval, schedule_interval => $4::interval)`,
+              [r.view, start, r.endOffset, r.schedule],
+            );
+          },
+          r.schedule,
+        ),
       );
     }
     return out;
@@ -470,7 +475,9 @@ async function ensure(
 /** A few lines for people: the engine and what this run did. */
 export function formatReport(report: MigrateReport): string {
   const engine =
-    report.engine === 'timescaledb' ? `TimescaleDB ${report.timescaledbVersion} on ${report.serverVersion}` : `${report.serverVersion} without TimescaleDB`;
+    report.engine === 'timescaledb'
+      ? `TimescaleDB ${report.timescaledbVersion} on ${report.serverVersion}`
+      : `${report.serverVersion} without TimescaleDB`;
   const lines = [`engine: ${engine}`];
   lines.push(
     report.applied.length > 0

@@ -1,5 +1,5 @@
 import type { Alert } from '../schemas';
-import { formatAlert } from './alert-format';
+import { formatAlert } from '../schemas/alert-format';
 import { ALERT_KINDS, type AlertComparison, type TruthScore } from './backtest';
 import type { DetectorSettings } from './settings';
 
@@ -30,7 +30,10 @@ const ratio = (found: number, events: number) => (events === 0 ? '-' : `${found}
 /** The terminal form of a backtest: counts per kind, the differing alerts (up to `limit` a side), the scores. */
 export function formatBacktest(r: BacktestReport, limit: number): string {
   const c = r.comparison;
-  const changed = Object.entries(r.changed).map(([k, v]) => `${k} ${v}`).join(', ') || 'none (the defaults)';
+  const changed =
+    Object.entries(r.changed)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ') || 'none (the defaults)';
   const lines = [
     `backtest of ${r.topic} from ${new Date(r.fromMs).toISOString()} to ${new Date(r.toMs).toISOString()}`,
     `  ${r.readings} readings judged (${r.warmupReadings} before --from, to warm up); ${r.liveAlerts} alerts of the live detector in the range`,

@@ -1,12 +1,16 @@
 import type { Alert, Reading } from '../schemas';
-import { groundTruthEvent } from '../simulator/ground-truth';
+import { groundTruthEvent } from '../schemas/ground-truth';
 import { compareAlerts, LoggedReading, mergeByTime, runBacktest, scoreAgainstTruth, truthInRange } from './backtest';
 import { defaultDetectorSettings } from './settings';
 
 const T0_MS = Date.parse('2026-12-01T10:00:00Z');
 const EVERY_MS = 5000;
 /** Readings after which the spikes come, and their values over a baseline alternating 20.0 / 20.2. */
-const SPIKES = new Map([[100, 20.6], [150, 21.1], [200, 23.1]]);
+const SPIKES = new Map([
+  [100, 20.6],
+  [150, 21.1],
+  [200, 23.1],
+]);
 
 /**
  * One device, a reading every 5 s for 250 readings: temperature alternating 20.0 and 20.2 (mean
@@ -24,7 +28,16 @@ function stream(): LoggedReading[] {
   return Array.from({ length: 250 }, (_, i) => {
     const timestampMs = T0_MS + i * EVERY_MS;
     const temperature = SPIKES.get(i) ?? (i % 2 === 0 ? 20.0 : 20.2);
-    const reading: Reading = { device_id: 'dev-1', time: timestampMs * 1000, firmware: null, temperature, humidity: null, battery: null, seq: null, ingested_at: timestampMs };
+    const reading: Reading = {
+      device_id: 'dev-1',
+      time: timestampMs * 1000,
+      firmware: null,
+      temperature,
+      humidity: null,
+      battery: null,
+      seq: null,
+      ingested_at: timestampMs,
+    };
     return { reading, timestampMs };
   });
 }
@@ -80,7 +93,15 @@ describe('backtest', () => {
   });
 
   it('scores both against the ground truth of the range', () => {
-    const spike = (i: number) => groundTruthEvent({ device_id: 'dev-1', kind: 'spike', metric: 'temperature', start_ms: at(i) / 1000, end_ms: at(i) / 1000, readings: 1 });
+    const spike = (i: number) =>
+      groundTruthEvent({
+        device_id: 'dev-1',
+        kind: 'spike',
+        metric: 'temperature',
+        start_ms: at(i) / 1000,
+        end_ms: at(i) / 1000,
+        readings: 1,
+      });
     const jsonl = [spike(10), spike(100), spike(150), spike(200)].map((e) => JSON.stringify(e)).join('\n');
     const events = truthInRange(jsonl, range);
     expect(events).toHaveLength(3);

@@ -1,7 +1,7 @@
 import type { Alert, AlertKind, Reading } from '../schemas';
-import type { GroundTruthEvent } from '../simulator/ground-truth';
+import type { GroundTruthEvent } from '../schemas/ground-truth';
 import { Detector } from './detector';
-import { type KindRecall, recallByKind, silenceJudgedAfterSeconds } from './evaluation';
+import { type KindRecall, recallByKind, silenceJudgedAfterSeconds } from './recall';
 import type { DetectorSettings } from './settings';
 
 /**
@@ -16,7 +16,14 @@ export interface LoggedReading {
   timestampMs: number;
 }
 
-export const ALERT_KINDS: readonly AlertKind[] = ['anomaly', 'stuck_sensor', 'low_battery', 'device_inactive', 'device_recovered', 'data_gap'];
+export const ALERT_KINDS: readonly AlertKind[] = [
+  'anomaly',
+  'stuck_sensor',
+  'low_battery',
+  'device_inactive',
+  'device_recovered',
+  'data_gap',
+];
 
 /**
  * Runs a fresh detector over `history` (ascending Kafka time, as many partitions merged) the way
@@ -27,7 +34,12 @@ export const ALERT_KINDS: readonly AlertKind[] = ['anomaly', 'stuck_sensor', 'lo
  * cool-downs and silence episodes at `fromMs` are the live ones. Returns the alerts whose
  * triggering reading lies in [fromMs, toMs), the range an alert belongs to by its id.
  */
-export function runBacktest(history: readonly LoggedReading[], settings: DetectorSettings, range: { fromMs: number; toMs: number }, tickMs: number): Alert[] {
+export function runBacktest(
+  history: readonly LoggedReading[],
+  settings: DetectorSettings,
+  range: { fromMs: number; toMs: number },
+  tickMs: number,
+): Alert[] {
   const detector = new Detector(settings);
   const raised: Alert[] = [];
   let nextTickMs = Number.NaN;
@@ -99,7 +111,8 @@ export function compareAlerts(candidate: readonly Alert[], live: readonly Alert[
     out.onlyOld.push(a);
     perKind[a.kind].onlyOld++;
   }
-  const order = (x: Alert, y: Alert) => x.reading_time - y.reading_time || (x.device_id < y.device_id ? -1 : x.device_id > y.device_id ? 1 : 0);
+  const order = (x: Alert, y: Alert) =>
+    x.reading_time - y.reading_time || (x.device_id < y.device_id ? -1 : x.device_id > y.device_id ? 1 : 0);
   out.onlyNew.sort(order);
   out.onlyOld.sort(order);
   out.both.sort(order);
@@ -107,14 +120,14 @@ export function compareAlerts(candidate: readonly Alert[], live: readonly Alert[
 }
 
 export interface TruthScore {
-  /** Recall per injected kind (detector/evaluation.ts, the same scoring as the detector's evaluation). */
+  /** Recall per injected kind (recall.ts, the same scoring as the detector's evaluation). */
   recall: Record<'spike' | 'drift' | 'stuck' | 'dropout', KindRecall>;
   /** Anomaly and stuck-sensor alerts that tell of no injected event: false alerts. */
   unexplained: number;
 }
 
 /**
- * Scores alerts against the simulator's ground truth for the range: recall as the detector's
+ * Scores alerts against the ground truth (schemas/ground-truth.ts) for the range: recall as the detector's
  * evaluation counts it, and the anomaly and stuck alerts no injected event explains.
  */
 export function scoreAgainstTruth(alerts: readonly Alert[], events: readonly GroundTruthEvent[], settings: DetectorSettings): TruthScore {
@@ -133,7 +146,7 @@ export function scoreAgainstTruth(alerts: readonly Alert[], events: readonly Gro
   };
 }
 
-/** Ground-truth events (simulator JSONL) whose first affected reading lies in the range. */
+/** Ground-truth events (JSON lines, schemas/ground-truth.ts) whose first affected reading lies in the range. */
 export function truthInRange(jsonl: string, range: { fromMs: number; toMs: number }): GroundTruthEvent[] {
   return jsonl
     .split('\n')

@@ -7,10 +7,15 @@ export const detectorServiceSchema = {
   registry: registrySchema,
   metrics: { port: { ...metricsSchema.port, default: 9466 } },
   service: {
-    groupId: { doc: 'Consumer group of the detectors (its own: it reads every reading the writers read)', format: String, default: 'iot-detector', env: 'DETECTOR_GROUP_ID' },
+    groupId: {
+      doc: 'Consumer group of the detectors (its own: it reads every reading the writers read)',
+      format: String,
+      default: 'iot-detector',
+      env: 'DETECTOR_GROUP_ID',
+    },
     fromBeginning: {
       doc: 'A new consumer group starts at the earliest offset (else the latest)',
-      format: Boolean,
+      format: 'boolean-text',
       default: true,
       env: 'DETECTOR_FROM_BEGINNING',
     },

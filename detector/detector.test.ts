@@ -48,7 +48,10 @@ describe('Detector', () => {
       const withLate = detector();
       const alerts = feed(withLate, stream(late));
       const without = detector();
-      const reference = feed(without, Array.from({ length: 300 }, (_, i) => reading(i, i === 250 ? { temperature: 23 } : {})));
+      const reference = feed(
+        without,
+        Array.from({ length: 300 }, (_, i) => reading(i, i === 250 ? { temperature: 23 } : {})),
+      );
       expect(alerts).toEqual(reference);
       expect(alerts.map((a) => a.kind)).toEqual(['anomaly']);
       expect(withLate.metrics.lateReadings).toBe(1);
@@ -67,7 +70,10 @@ describe('Detector', () => {
       ]);
       expect(JSON.parse(alerts[0].details!)).toMatchObject({ late: true });
       // And the in-order readings were judged exactly as without it.
-      const reference = feed(detector({ latePolicy: 'score' }), Array.from({ length: 300 }, (_, i) => reading(i, i === 250 ? { temperature: 23 } : {})));
+      const reference = feed(
+        detector({ latePolicy: 'score' }),
+        Array.from({ length: 300 }, (_, i) => reading(i, i === 250 ? { temperature: 23 } : {})),
+      );
       expect(alerts[2]).toEqual(reference[0]);
     });
 
@@ -97,7 +103,9 @@ describe('Detector', () => {
 
   it('skips values that are not finite numbers', () => {
     const det = detector();
-    const readings = Array.from({ length: 50 }, (_, i) => reading(i, i === 30 ? { temperature: Number.NaN, humidity: Number.POSITIVE_INFINITY } : {}));
+    const readings = Array.from({ length: 50 }, (_, i) =>
+      reading(i, i === 30 ? { temperature: Number.NaN, humidity: Number.POSITIVE_INFINITY } : {}),
+    );
     expect(feed(det, readings)).toEqual([]);
     expect(det.metrics.invalidValues).toBe(2);
     expect(det.deviceStats('d1')!.windowSamples).toEqual({ temperature: 49, humidity: 49, battery: 50 });
@@ -142,7 +150,7 @@ describe('Detector', () => {
     });
   });
 
-  it("replay mode builds state and emits nothing; live mode then carries on", () => {
+  it('replay mode builds state and emits nothing; live mode then carries on', () => {
     const det = detector();
     const readings = Array.from({ length: 400 }, (_, i) => reading(i, i === 100 || i === 350 ? { temperature: 25 } : {}));
     const replayed = readings.slice(0, 300).flatMap((r) => det.onReading(r, 0, 'replay'));

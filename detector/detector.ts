@@ -137,9 +137,7 @@ export class Detector {
     const prevUs = device.lastSeenUs;
     if (device.silence.inactive) {
       device.silence.inactive = false;
-      drafts = [
-        draftAlert(device.id, 'device_recovered', t, { value: (t - prevUs) / US_PER_S }, { silent_since_us: prevUs }),
-      ];
+      drafts = [draftAlert(device.id, 'device_recovered', t, { value: (t - prevUs) / US_PER_S }, { silent_since_us: prevUs })];
     }
     if (prevUs !== Number.NEGATIVE_INFINITY) device.silence.recordInterval(prevUs, t);
     device.lastSeenUs = t;
@@ -153,9 +151,15 @@ export class Detector {
       if (this.admit(device, CooldownSlot.LowBattery, t)) {
         const r = this.batteryRule;
         (drafts ??= []).push(
-          draftAlert(device.id, 'low_battery', t, { metric: 'battery', value: level, threshold: r.threshold }, {
-            rearm_above: r.threshold + r.hysteresis,
-          }),
+          draftAlert(
+            device.id,
+            'low_battery',
+            t,
+            { metric: 'battery', value: level, threshold: r.threshold },
+            {
+              rearm_above: r.threshold + r.hysteresis,
+            },
+          ),
         );
       }
     }
@@ -194,11 +198,17 @@ export class Detector {
       device.silence.inactive = true;
       const median = device.silence.medianIntervalUs(device.lastSeenUs - this.silenceRule.maxUs);
       (drafts ??= []).push(
-        draftAlert(device.id, 'device_inactive', device.lastSeenUs, { threshold: limitUs / US_PER_S }, {
-          last_seen_us: device.lastSeenUs,
-          silence_limit_s: limitUs / US_PER_S,
-          median_interval_s: Number.isNaN(median) ? null : median / US_PER_S,
-        }),
+        draftAlert(
+          device.id,
+          'device_inactive',
+          device.lastSeenUs,
+          { threshold: limitUs / US_PER_S },
+          {
+            last_seen_us: device.lastSeenUs,
+            silence_limit_s: limitUs / US_PER_S,
+            median_interval_s: Number.isNaN(median) ? null : median / US_PER_S,
+          },
+        ),
       );
     }
     this.prune(w);
@@ -303,10 +313,16 @@ export class Detector {
       if (moves && this.admit(device, CooldownSlot.StuckTemperature + m, t)) {
         const run = device.stuck[m];
         (drafts ??= []).push(
-          draftAlert(device.id, 'stuck_sensor', t, { metric: METRICS[m], value, mean: this.scratch.value, stddev: this.scratch.stddev, threshold: run.length }, {
-            stuck_since_us: run.sinceUs,
-            window_seconds: this.settings.windowSeconds,
-          }),
+          draftAlert(
+            device.id,
+            'stuck_sensor',
+            t,
+            { metric: METRICS[m], value, mean: this.scratch.value, stddev: this.scratch.stddev, threshold: run.length },
+            {
+              stuck_since_us: run.sinceUs,
+              window_seconds: this.settings.windowSeconds,
+            },
+          ),
         );
       }
     }
@@ -349,12 +365,18 @@ export class Detector {
         this.metrics.seqMissing += missing;
         if (this.admit(device, CooldownSlot.DataGap, t)) {
           (drafts ??= []).push(
-            draftAlert(device.id, 'data_gap', t, { value: missing }, {
-              previous_seq: prevSeq,
-              seq,
-              missing,
-              previous_time_us: prevUs,
-            }),
+            draftAlert(
+              device.id,
+              'data_gap',
+              t,
+              { value: missing },
+              {
+                previous_seq: prevSeq,
+                seq,
+                missing,
+                previous_time_us: prevUs,
+              },
+            ),
           );
         }
         break;

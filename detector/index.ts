@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { Partitioners } from 'kafkajs';
+import { AcknowledgedSender } from '../lib/acknowledged-send';
 import { AvroCodec, createRegistry } from '../lib/avro';
 import { loadConfig } from '../lib/config';
 import { ConfigError } from '../lib/errors';
@@ -40,7 +41,7 @@ export async function run(argv: string[]): Promise<void> {
   lifecycle.onShutdown('alerts producer', () => producer.disconnect());
 
   const loop = new DetectorLoop(
-    { kafka, admin, consumer, producer, readings, alerts },
+    { kafka, admin, consumer, alertSender: new AcknowledgedSender(producer, admin), readings, alerts },
     {
       groupId: config.service.groupId,
       telemetryTopic: config.kafka.telemetryTopic,
@@ -77,7 +78,12 @@ export async function run(argv: string[]): Promise<void> {
   await consumer.subscribe({ topics: [config.kafka.telemetryTopic], fromBeginning: config.service.fromBeginning });
   await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: loop.eachBatch });
   logger.info(
-    { topic: config.kafka.telemetryTopic, alerts: config.kafka.alertsTopic, group: config.service.groupId, zThreshold: config.detector.zThreshold },
+    {
+      topic: config.kafka.telemetryTopic,
+      alerts: config.kafka.alertsTopic,
+      group: config.service.groupId,
+      zThreshold: config.detector.zThreshold,
+    },
     'detector running',
   );
 }

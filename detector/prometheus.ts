@@ -11,10 +11,11 @@ const READING_OUTCOMES = {
   invalid: 'invalidReadings',
 } as const satisfies Record<string, keyof DetectorMetrics>;
 
-const SUPPRESSED = { cooldown: 'suppressedCooldown', replay: 'suppressedReplay', duplicate: 'suppressedDuplicate' } as const satisfies Record<
-  string,
-  keyof DetectorMetrics
->;
+const SUPPRESSED = {
+  cooldown: 'suppressedCooldown',
+  replay: 'suppressedReplay',
+  duplicate: 'suppressedDuplicate',
+} as const satisfies Record<string, keyof DetectorMetrics>;
 
 const SEQUENCE = { gap: 'seqGaps', missing: 'seqMissing', repeat: 'seqRepeats', reset: 'seqResets' } as const satisfies Record<
   string,

@@ -22,6 +22,15 @@ describe('replay plan', () => {
 
   it('nothing to replay for a group that never committed; from the start when a commit has no timestamp', () => {
     expect(replayFromTimestampMs([{ partition: 0, offset: -1n, lastTimestampMs: null }], 1, 0)).toBeNull();
-    expect(replayFromTimestampMs([{ partition: 0, offset: 5n, lastTimestampMs: null }, { partition: 1, offset: 5n, lastTimestampMs: 9e12 }], 1, 0)).toBe(0);
+    expect(
+      replayFromTimestampMs(
+        [
+          { partition: 0, offset: 5n, lastTimestampMs: null },
+          { partition: 1, offset: 5n, lastTimestampMs: 9e12 },
+        ],
+        1,
+        0,
+      ),
+    ).toBe(0);
   });
 });

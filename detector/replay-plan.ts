@@ -1,4 +1,3 @@
-
 /**
  * How a detector that is handed partitions decides what history to re-read (README,
  * "Restarts and replay"). Pure functions; the service does the Kafka calls.

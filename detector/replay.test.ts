@@ -49,7 +49,20 @@ interface Step {
 const fleetStep: fc.Arbitrary<Step> = fc.record({
   device: fc.integer({ min: 0, max: 2 }),
   advanceMs: fc.integer({ min: 0, max: 6000 }),
-  kind: fc.constantFrom('normal', 'normal', 'normal', 'normal', 'normal', 'normal', 'spike', 'stuck', 'late', 'duplicate', 'future', 'nulls'),
+  kind: fc.constantFrom(
+    'normal',
+    'normal',
+    'normal',
+    'normal',
+    'normal',
+    'normal',
+    'spike',
+    'stuck',
+    'late',
+    'duplicate',
+    'future',
+    'nulls',
+  ),
   noise: fc.double({ min: -1, max: 1, noNaN: true }),
   magnitude: fc.integer({ min: 2, max: 15 }),
   batteryStep: fc.constantFrom(-3, -1, -0.5, 0, 0, 0.5, 2, 6),
@@ -167,7 +180,12 @@ function replayStart(events: Event[], boundary: number, horizonUs: number, maxFu
   return boundary;
 }
 
-function restartRun(s: DetectorSettings, events: Event[], kill: number, boundary: number): { pre: Alert[]; post: Alert[]; replayed: number } {
+function restartRun(
+  s: DetectorSettings,
+  events: Event[],
+  kill: number,
+  boundary: number,
+): { pre: Alert[]; post: Alert[]; replayed: number } {
   // Before the kill: live up to `kill`; every alert it returned reached the alerts topic.
   const first = new Detector(s);
   const pre: Alert[] = [];
@@ -229,7 +247,16 @@ describe('restart and replay', () => {
       const spike = i % 97 === 50 ? 15 : 0;
       events.push({
         type: 'reading',
-        reading: { device_id: 'a', time, firmware: null, temperature: 20 + Math.sin(i) + spike, humidity: 50, battery: 90 - i * 0.05, seq: i, ingested_at: time / 1000 },
+        reading: {
+          device_id: 'a',
+          time,
+          firmware: null,
+          temperature: 20 + Math.sin(i) + spike,
+          humidity: 50,
+          battery: 90 - i * 0.05,
+          seq: i,
+          ingested_at: time / 1000,
+        },
       });
     }
     const whole: Alert[] = [];

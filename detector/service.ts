@@ -1,18 +1,16 @@
-import { Admin, Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { AcknowledgedSender } from '../lib/acknowledged-send';
 import { AvroCodec, DecodeError } from '../lib/avro';
+import { Backoff } from '../lib/backoff';
 import { readRanges, OffsetRange } from '../lib/kafka-range';
 import { Logger } from '../lib/log';
 import { partitionOfKey } from '../lib/partition';
 import type { Alert, Reading } from '../schemas';
+import { sendAlerts } from './alert-send';
 import { Detector } from './detector';
 import { DetectorPrometheus } from './prometheus';
-import {
-  alertsFromTimestampMs,
-  commitMetadata,
-  CommitPosition,
-  parseCommitMetadata,
-  replayFromTimestampMs,
-} from './replay-plan';
+import { alertsFromTimestampMs, commitMetadata, CommitPosition, parseCommitMetadata, replayFromTimestampMs } from './replay-plan';
 import type { DetectorSettings } from './settings';
 
 export interface DetectorLoopOptions {
@@ -28,7 +26,8 @@ export interface DetectorClients {
   kafka: Kafka;
   admin: Admin;
   consumer: Consumer;
-  producer: Producer;
+  /** Sends alerts, checking every partition's acknowledgement. */
+  alertSender: AcknowledgedSender;
   readings: AvroCodec<Reading>;
   alerts: AvroCodec<Alert>;
 }
@@ -121,7 +120,10 @@ export class DetectorLoop {
     resolveOffset(last.offset);
     this.next.set(batch.partition, next);
     this.lastBatchWallMs = Date.now();
-    this.metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(BigInt(batch.highWatermark) - next)));
+    this.metrics.lag.set(
+      { topic: batch.topic, partition: String(batch.partition) },
+      Math.max(0, Number(BigInt(batch.highWatermark) - next)),
+    );
     await heartbeat();
   };
 
@@ -252,18 +254,17 @@ export class DetectorLoop {
   /** Sends alerts (acks=all), retrying with back-off while `keepTrying()` holds. */
   private async produce(alerts: readonly Alert[], keepTrying: () => boolean): Promise<void> {
     if (alerts.length === 0) return;
-    const messages = alerts.map((a) => ({ key: a.device_id, value: this.clients.alerts.encode(a) }));
-    let backoff = 100;
+    const backoff = new Backoff({ minMs: 100, maxMs: RETRY_MAX_MS });
     for (;;) {
       try {
-        await this.clients.producer.send({ topic: this.options.alertsTopic, acks: -1, messages });
+        await sendAlerts(this.clients.alertSender, this.clients.alerts, this.options.alertsTopic, alerts);
         return;
       } catch (err) {
         this.metrics.produceFailures.inc();
         if (!keepTrying()) throw err;
-        this.logger.warn({ err, backoffMs: backoff }, 'sending alerts failed, retrying');
-        await new Promise((r) => setTimeout(r, backoff));
-        backoff = Math.min(backoff * 2, RETRY_MAX_MS);
+        const delay = backoff.next();
+        this.logger.warn({ err, backoffMs: delay }, 'sending alerts failed, retrying');
+        await sleep(delay);
       }
     }
   }

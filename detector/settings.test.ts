@@ -27,7 +27,10 @@ describe('detector settings', () => {
   });
 
   it('reads the environment', () => {
-    const s = loadDetectorSettings({}, { DETECTOR_Z_THRESHOLD: '2.0', LOW_BATTERY_THRESHOLD: '15', DETECTOR_LATE_POLICY: 'score', ALERT_COOLDOWN_SECONDS: '60' });
+    const s = loadDetectorSettings(
+      {},
+      { DETECTOR_Z_THRESHOLD: '2.0', LOW_BATTERY_THRESHOLD: '15', DETECTOR_LATE_POLICY: 'score', ALERT_COOLDOWN_SECONDS: '60' },
+    );
     expect(s).toMatchObject({ zThreshold: 2, lowBatteryThreshold: 15, latePolicy: 'score', cooldownSeconds: 60 });
   });
 

@@ -163,7 +163,10 @@ export function loadDetectorSettings(
 export function checkDetectorSettings(s: DetectorSettings): { key: string; message: string }[] {
   const problems: { key: string; message: string }[] = [];
   if (s.minSamples < 3) {
-    problems.push({ key: 'DETECTOR_MIN_SAMPLES (minSamples)', message: 'must be at least 3 (a trend line and its spread need three samples)' });
+    problems.push({
+      key: 'DETECTOR_MIN_SAMPLES (minSamples)',
+      message: 'must be at least 3 (a trend line and its spread need three samples)',
+    });
   }
   if (s.lowBatteryThreshold >= 100) {
     problems.push({ key: 'LOW_BATTERY_THRESHOLD (lowBatteryThreshold)', message: 'must be below 100 (percent)' });

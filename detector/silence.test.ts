@@ -8,7 +8,16 @@ const T0 = 1_700_000_000 * S;
 
 function reading(device: string, tSec: number): Reading {
   const time = T0 + Math.round(tSec * S);
-  return { device_id: device, time, firmware: null, temperature: 20, humidity: 50, battery: 80, seq: null, ingested_at: Math.floor(time / 1000) };
+  return {
+    device_id: device,
+    time,
+    firmware: null,
+    temperature: 20,
+    humidity: 50,
+    battery: 80,
+    seq: null,
+    ingested_at: Math.floor(time / 1000),
+  };
 }
 
 /**
@@ -60,7 +69,12 @@ describe('silent devices', () => {
 
   it('no inactive alerts while the consumer is behind; a silence that really happened is reported once caught up', () => {
     const behind = (t: number) => t < 1500;
-    const { alerts, det } = fleet({ devices: ['a', 'b'], seconds: 2000, silent: (d, t) => d === 'b' && t > 100, caughtUp: (t) => !behind(t) });
+    const { alerts, det } = fleet({
+      devices: ['a', 'b'],
+      seconds: 2000,
+      silent: (d, t) => d === 'b' && t > 100,
+      caughtUp: (t) => !behind(t),
+    });
     expect(summary(alerts)).toEqual(['device_inactive b reading@100 at 1500']);
     expect(det.metrics.silenceChecksHeld).toBe(300);
   });
@@ -102,7 +116,12 @@ describe('silent devices', () => {
   });
 
   it('forgets a device silent longer than the TTL', () => {
-    const { det } = fleet({ devices: ['a', 'b'], seconds: 4000, silent: (d, t) => d === 'b' && t > 100, settings: { deviceTtlSeconds: 3600 } });
+    const { det } = fleet({
+      devices: ['a', 'b'],
+      seconds: 4000,
+      silent: (d, t) => d === 'b' && t > 100,
+      settings: { deviceTtlSeconds: 3600 },
+    });
     expect(det.deviceCount).toBe(1);
     expect(det.deviceStats('b')).toBeUndefined();
     expect(det.metrics.devicesForgotten).toBe(1);

@@ -61,7 +61,10 @@ describe('SlidingWindow', () => {
         while (kept[0].t <= t - 100 * 1e6) kept.shift();
         // The reference works on x − 1e9, which is exact for these doubles, so it carries
         // no cancellation of its own.
-        const ref = naive(kept.map((s) => ({ t: s.t, x: s.x - 1e9 })), t + 1e6);
+        const ref = naive(
+          kept.map((s) => ({ t: s.t, x: s.x - 1e9 })),
+          t + 1e6,
+        );
         expect(window.count).toBe(kept.length);
         expect(window.all.predict(t + 1e6, out)).toBe(true);
         worst.mean = Math.max(worst.mean, Math.abs(window.all.mean - 1e9 - ref.mean) / ulp);

@@ -15,7 +15,17 @@ function noise(i: number): number {
 
 function reading(i: number, temperature: number | null, f: Partial<Reading> = {}): Reading {
   const time = T0 + i * 5 * S;
-  return { device_id: 'd1', time, firmware: null, temperature, humidity: 50 + noise(i + 7777), battery: null, seq: null, ingested_at: time / 1000, ...f };
+  return {
+    device_id: 'd1',
+    time,
+    firmware: null,
+    temperature,
+    humidity: 50 + noise(i + 7777),
+    battery: null,
+    seq: null,
+    ingested_at: time / 1000,
+    ...f,
+  };
 }
 
 function run(values: (number | null)[], overrides: Partial<DetectorSettings> = {}): { alerts: Alert[]; det: Detector } {

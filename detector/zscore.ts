@@ -56,7 +56,14 @@ const NORMAL_JOINED: Observation = Object.freeze({ anomaly: false, keptOut: fals
  * Slides the window to the reading, scores it against the baseline, then adds it.
  * On an anomaly the details are in `out`. The caller guarantees time order.
  */
-export function observeMetric(window: SlidingWindow, timeUs: number, value: number, rule: ZScoreRule, out: Score, scratch: Score): Observation {
+export function observeMetric(
+  window: SlidingWindow,
+  timeUs: number,
+  value: number,
+  rule: ZScoreRule,
+  out: Score,
+  scratch: Score,
+): Observation {
   window.slideTo(timeUs);
   const anomaly = scoreAgainst(window.baseline, timeUs, value, rule, out) && Math.abs(out.z) > rule.zThreshold;
   // Too few samples in the whole window: nothing can be called an outlier yet.

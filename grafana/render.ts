@@ -18,9 +18,9 @@ import type { Alert, Reading } from '../schemas';
 import { generateFleet } from '../simulator/fleet';
 import { resolveConfig } from '../simulator/options';
 import { toFleetPlan } from '../simulator/plan';
-import { expandGrafanaSql, GrafanaQueryContext, parseInterval } from '../test/support/grafana-macros';
-import { DASHBOARDS_DIR } from '../test/support/grafana-dashboards';
-import { createMigratedDatabase } from '../test/support/pg';
+import { expandGrafanaSql, GrafanaQueryContext, parseInterval } from '../testkit/grafana-macros';
+import { DASHBOARDS_DIR } from '../testkit/grafana-dashboards';
+import { createMigratedDatabase } from '../testkit/pg';
 import { writeBatch } from '../writer/store';
 import { alertTable, telemetryTable } from '../writer/tables';
 
@@ -35,9 +35,19 @@ const INTERVAL_MS = 60_000;
 // ---------------------------------------------------------------------------------------------
 // Dashboard JSON: only what the drawing reads
 // ---------------------------------------------------------------------------------------------
-interface Threshold { color: string; value: number | null }
+interface Threshold {
+  color: string;
+  value: number | null;
+}
 interface FieldConfig {
-  defaults?: { unit?: string; min?: number; max?: number; decimals?: number; thresholds?: { steps: Threshold[] }; custom?: { thresholdsStyle?: { mode?: string } } };
+  defaults?: {
+    unit?: string;
+    min?: number;
+    max?: number;
+    decimals?: number;
+    thresholds?: { steps: Threshold[] };
+    custom?: { thresholdsStyle?: { mode?: string } };
+  };
   overrides?: { matcher: { id: string; options: string }; properties: { id: string; value: unknown }[] }[];
 }
 interface Panel {
@@ -73,7 +83,16 @@ async function fillFleet(pool: Pool, nowMs: number): Promise<{ readings: number;
   let nextTickMs = 0;
   for (const e of generateFleet(plan)) {
     const r = e.reading;
-    const reading: Reading = { device_id: r.device_id, time: r.timeMs * 1000, firmware: r.firmware, temperature: r.temperature, humidity: r.humidity, battery: r.battery, seq: r.seq, ingested_at: e.emitAtMs };
+    const reading: Reading = {
+      device_id: r.device_id,
+      time: r.timeMs * 1000,
+      firmware: r.firmware,
+      temperature: r.temperature,
+      humidity: r.humidity,
+      battery: r.battery,
+      seq: r.seq,
+      ingested_at: e.emitAtMs,
+    };
     readings.push(reading);
     alerts.push(...detector.onReading(reading, e.emitAtMs));
     if (e.emitAtMs >= nextTickMs) {
@@ -100,7 +119,11 @@ async function runPanels(pool: Pool, dashboard: Dashboard, from: Date, to: Date)
   for (const panel of dashboard.panels) {
     const sql = panel.targets?.[0]?.rawSql;
     if (!sql) throw new Error(`${dashboard.title} / ${panel.title}: no SQL`);
-    const ctx: GrafanaQueryContext = { ...base, variables, intervalMs: Math.max(INTERVAL_MS, panel.interval ? parseInterval(panel.interval) : 0) };
+    const ctx: GrafanaQueryContext = {
+      ...base,
+      variables,
+      intervalMs: Math.max(INTERVAL_MS, panel.interval ? parseInterval(panel.interval) : 0),
+    };
     results.push((await pool.query(expandGrafanaSql(sql, ctx))).rows);
   }
   return results;
@@ -154,7 +177,12 @@ function niceStep(span: number, count: number): number {
   return [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw)!;
 }
 
-interface Box { x: number; y: number; w: number; h: number }
+interface Box {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
 
 function timeSeries(panel: Panel, rows: Row[], b: Box, from: Date, to: Date): string {
   const defaults = panel.fieldConfig?.defaults ?? {};
@@ -187,12 +215,23 @@ function timeSeries(panel: Panel, rows: Row[], b: Box, from: Date, to: Date): st
       if (s.color === 'transparent') return;
       const top = Math.min(hi, steps[i + 1]?.value ?? hi);
       const bottom = Math.max(lo, s.value ?? lo);
-      out.push(`<rect x="${plot.x}" y="${py(top)}" width="${plot.w}" height="${py(bottom) - py(top)}" fill="${colour(s.color)}" fill-opacity="0.15"/>`);
+      out.push(
+        `<rect x="${plot.x}" y="${py(top)}" width="${plot.w}" height="${py(bottom) - py(top)}" fill="${colour(s.color)}" fill-opacity="0.15"/>`,
+      );
     });
   }
   for (let v = lo; v <= hi + step / 1e6; v += step) {
     out.push(`<line x1="${plot.x}" x2="${plot.x + plot.w}" y1="${py(v)}" y2="${py(v)}" stroke="${GRID}"/>`);
-    out.push(text(plot.x - 6, py(v) + 4, formatValue(Number(v.toPrecision(10)), defaults.unit, Math.max(0, -Math.floor(Math.log10(step)))), 11, MUTED, 'end'));
+    out.push(
+      text(
+        plot.x - 6,
+        py(v) + 4,
+        formatValue(Number(v.toPrecision(10)), defaults.unit, Math.max(0, -Math.floor(Math.log10(step)))),
+        11,
+        MUTED,
+        'end',
+      ),
+    );
   }
   const hour = 3_600_000;
   const tickEvery = (b.w < 700 ? 6 : 3) * hour;
@@ -202,7 +241,10 @@ function timeSeries(panel: Panel, rows: Row[], b: Box, from: Date, to: Date): st
   }
   [...series.entries()].forEach(([name, points], i) => {
     const c = PALETTE[i % PALETTE.length];
-    const d = points.sort((a, z) => a[0] - z[0]).map(([t, v], j) => `${j ? 'L' : 'M'}${px(t).toFixed(1)},${py(v).toFixed(1)}`).join('');
+    const d = points
+      .sort((a, z) => a[0] - z[0])
+      .map(([t, v], j) => `${j ? 'L' : 'M'}${px(t).toFixed(1)},${py(v).toFixed(1)}`)
+      .join('');
     out.push(`<path d="${d}" fill="none" stroke="${c}" stroke-width="1.3" shape-rendering="crispEdges"/>`);
     const lx = b.x + 12 + (i % 6) * Math.min(150, (b.w - 24) / 6);
     const ly = plot.y + plot.h + 34 + Math.floor(i / 6) * 16;
@@ -218,7 +260,15 @@ function stat(panel: Panel, rows: Row[], b: Box): string {
   const background = panel.options?.colorMode === 'background' && c;
   return (
     (background ? `<rect x="${b.x}" y="${b.y}" width="${b.w}" height="${b.h}" rx="3" fill="${c}"/>` : '') +
-    text(b.x + b.w / 2, b.y + b.h / 2 + 30, formatValue(v, defaults.unit === 'none' ? undefined : defaults.unit, 0), 52, background ? '#fff' : c ?? TEXT, 'middle', 'bold')
+    text(
+      b.x + b.w / 2,
+      b.y + b.h / 2 + 30,
+      formatValue(v, defaults.unit === 'none' ? undefined : defaults.unit, 0),
+      52,
+      background ? '#fff' : (c ?? TEXT),
+      'middle',
+      'bold',
+    )
   );
 }
 
@@ -227,7 +277,11 @@ function table(panel: Panel, rows: Row[], b: Box): string {
   const fc = panel.fieldConfig ?? {};
   const prop = (col: string, id: string) =>
     fc.overrides?.find((o) => o.matcher.id === 'byName' && o.matcher.options === col)?.properties.find((p) => p.id === id)?.value;
-  const cells = rows.map((r) => cols.map((c) => formatValue(r[c], prop(c, 'unit') as string | undefined, (prop(c, 'decimals') as number | undefined) ?? fc.defaults?.decimals)));
+  const cells = rows.map((r) =>
+    cols.map((c) =>
+      formatValue(r[c], prop(c, 'unit') as string | undefined, (prop(c, 'decimals') as number | undefined) ?? fc.defaults?.decimals),
+    ),
+  );
   const widths = cols.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i].length)) + 2);
   const total = widths.reduce((a, w) => a + w, 0);
   const scale = (b.w - 16) / total;
@@ -238,19 +292,24 @@ function table(panel: Panel, rows: Row[], b: Box): string {
   let x = b.x + 8;
   const xs = widths.map((w) => ((x += w * scale), x - w * scale));
   const size = Math.min(12, (scale / 0.62) * 0.95);
-  const clip = (s: string, w: number) => (s.length * size * 0.6 > w * scale - 6 ? s.slice(0, Math.max(1, Math.floor((w * scale - 6) / (size * 0.6)) - 1)) + '…' : s);
+  const clip = (s: string, w: number) =>
+    s.length * size * 0.6 > w * scale - 6 ? s.slice(0, Math.max(1, Math.floor((w * scale - 6) / (size * 0.6)) - 1)) + '…' : s;
   cols.forEach((c, i) => out.push(text(xs[i] + 4, b.y + 50, clip(c, widths[i]), size, '#6e9fff', 'start', 'bold')));
   out.push(`<line x1="${b.x + 8}" x2="${b.x + b.w - 8}" y1="${b.y + 57}" y2="${b.y + 57}" stroke="${BORDER}"/>`);
   cells.slice(0, shown).forEach((r, j) => {
     const y = b.y + 50 + lineH * (j + 1);
     r.forEach((s, i) => {
       const steps = prop(cols[i], 'thresholds') as { steps: Threshold[] } | undefined;
-      const bg = steps && (prop(cols[i], 'custom.cellOptions') as { type?: string } | undefined)?.type === 'color-background' ? thresholdColour(steps.steps, Number(rows[j][cols[i]])) : undefined;
+      const bg =
+        steps && (prop(cols[i], 'custom.cellOptions') as { type?: string } | undefined)?.type === 'color-background'
+          ? thresholdColour(steps.steps, Number(rows[j][cols[i]]))
+          : undefined;
       if (bg) out.push(`<rect x="${xs[i]}" y="${y - 15}" width="${widths[i] * scale - 2}" height="${lineH - 2}" fill="${bg}"/>`);
       out.push(text(xs[i] + 4, y, clip(s, widths[i]), size, bg ? '#fff' : TEXT));
     });
   });
-  if (shown < cells.length) out.push(text(b.x + 12, b.y + 50 + lineH * (shown + 1), `… ${cells.length - shown} more rows (${cells.length} in all)`, 11, MUTED));
+  if (shown < cells.length)
+    out.push(text(b.x + 12, b.y + 50 + lineH * (shown + 1), `… ${cells.length - shown} more rows (${cells.length} in all)`, 11, MUTED));
   if (cells.length === 0) out.push(text(b.x + b.w / 2, b.y + b.h / 2, 'No data', 14, MUTED, 'middle'));
   return out.join('');
 }
@@ -275,10 +334,17 @@ function pie(rows: Row[], b: Box): string {
         : `<path d="M${cx},${cy}L${p(a0)}A${r},${r} 0 ${a1 - a0 > Math.PI ? 1 : 0} 1 ${p(a1)}Z" fill="${c}" stroke="${PANEL_BG}"/>`,
     );
     const ly = b.y + 70 + i * 22;
-    out.push(`<rect x="${cx + r + 40}" y="${ly - 10}" width="12" height="12" fill="${c}"/>`, text(cx + r + 58, ly, String(row[labelCol]), 13), text(b.x + b.w - 16, ly, String(values[i]), 13, TEXT, 'end'));
+    out.push(
+      `<rect x="${cx + r + 40}" y="${ly - 10}" width="12" height="12" fill="${c}"/>`,
+      text(cx + r + 58, ly, String(row[labelCol]), 13),
+      text(b.x + b.w - 16, ly, String(values[i]), 13, TEXT, 'end'),
+    );
     a0 = a1;
   });
-  out.push(text(cx + r + 40, b.y + 48, 'Name', 12, '#6e9fff', 'start', 'bold'), text(b.x + b.w - 16, b.y + 48, 'Value', 12, '#6e9fff', 'end', 'bold'));
+  out.push(
+    text(cx + r + 40, b.y + 48, 'Name', 12, '#6e9fff', 'start', 'bold'),
+    text(b.x + b.w - 16, b.y + 48, 'Value', 12, '#6e9fff', 'end', 'bold'),
+  );
   return out.join('');
 }
 
@@ -293,11 +359,16 @@ function horizontalBars(panel: Panel, rows: Row[], b: Box): string {
   const out: string[] = [];
   for (let v = 0; v <= hi; v += step) {
     const x = plot.x + (v / hi) * plot.w;
-    out.push(`<line x1="${x}" x2="${x}" y1="${plot.y}" y2="${plot.y + plot.h}" stroke="${GRID}"/>`, text(x, plot.y + plot.h + 15, formatValue(v, panel.fieldConfig?.defaults?.unit), 11, MUTED, 'middle'));
+    out.push(
+      `<line x1="${x}" x2="${x}" y1="${plot.y}" y2="${plot.y + plot.h}" stroke="${GRID}"/>`,
+      text(x, plot.y + plot.h + 15, formatValue(v, panel.fieldConfig?.defaults?.unit), 11, MUTED, 'middle'),
+    );
   }
   rows.forEach((r, i) => {
     const y = plot.y + i * band;
-    out.push(`<rect x="${plot.x}" y="${y + band * 0.1}" width="${(values[i] / hi) * plot.w}" height="${band * 0.8}" fill="${PALETTE[0]}" fill-opacity="0.8"/>`);
+    out.push(
+      `<rect x="${plot.x}" y="${y + band * 0.1}" width="${(values[i] / hi) * plot.w}" height="${band * 0.8}" fill="${PALETTE[0]}" fill-opacity="0.8"/>`,
+    );
     out.push(text(plot.x - 6, y + band / 2 + 4, String(r[labelCol]), Math.min(11, band * 0.9), MUTED, 'end'));
   });
   return out.join('');
@@ -308,12 +379,17 @@ function drawPanel(panel: Panel, rows: Row[], from: Date, to: Date): string {
   const g = panel.gridPos;
   const b = { x: GAP + g.x * colW, y: HEADER + g.y * ROW_PX, w: g.w * colW - GAP, h: g.h * ROW_PX - GAP };
   const body =
-    panel.type === 'timeseries' ? timeSeries(panel, rows, b, from, to)
-    : panel.type === 'stat' ? stat(panel, rows, b)
-    : panel.type === 'table' ? table(panel, rows, b)
-    : panel.type === 'piechart' ? pie(rows, b)
-    : panel.type === 'barchart' ? horizontalBars(panel, rows, b)
-    : text(b.x + b.w / 2, b.y + b.h / 2, `(${panel.type} not drawn)`, 14, MUTED, 'middle');
+    panel.type === 'timeseries'
+      ? timeSeries(panel, rows, b, from, to)
+      : panel.type === 'stat'
+        ? stat(panel, rows, b)
+        : panel.type === 'table'
+          ? table(panel, rows, b)
+          : panel.type === 'piechart'
+            ? pie(rows, b)
+            : panel.type === 'barchart'
+              ? horizontalBars(panel, rows, b)
+              : text(b.x + b.w / 2, b.y + b.h / 2, `(${panel.type} not drawn)`, 14, MUTED, 'middle');
   return `<rect x="${b.x}" y="${b.y}" width="${b.w}" height="${b.h}" rx="3" fill="${PANEL_BG}" stroke="${BORDER}"/>${body}${text(b.x + 10, b.y + 21, panel.title, 14, panel.type === 'stat' ? '#fff' : TEXT, 'start', 'bold')}`;
 }
 
@@ -325,7 +401,13 @@ function drawDashboard(dashboard: Dashboard, results: Row[][], from: Date, to: D
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" font-family="${FONT}" text-rendering="optimizeSpeed">` +
     `<rect width="100%" height="100%" fill="${BG}"/>` +
     text(GAP + 4, 28, dashboard.title, 20, TEXT, 'start', 'bold') +
-    text(GAP + 4, 50, `Last 24 hours (${range}) · device = All · ${fleet} · drawn by grafana/render.ts from the panels' SQL, not by Grafana`, 12, MUTED) +
+    text(
+      GAP + 4,
+      50,
+      `Last 24 hours (${range}) · device = All · ${fleet} · drawn by grafana/render.ts from the panels' SQL, not by Grafana`,
+      12,
+      MUTED,
+    ) +
     dashboard.panels.map((p, i) => drawPanel(p, results[i], from, to)).join('') +
     `</svg>`
   );

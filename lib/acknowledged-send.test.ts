@@ -8,7 +8,11 @@ import { partitionOfKey } from './partition';
  * the real thing is shown by test/kafka3/kafka-broker-loss.test.ts when it strikes).
  */
 function fakeAdminWithPartitions(count: number): Admin {
-  return { fetchTopicMetadata: async () => ({ topics: [{ name: 't', partitions: Array.from({ length: count }, (_, i) => ({ partitionId: i })) }] }) } as unknown as Admin;
+  return {
+    fetchTopicMetadata: async () => ({
+      topics: [{ name: 't', partitions: Array.from({ length: count }, (_, i) => ({ partitionId: i })) }],
+    }),
+  } as unknown as Admin;
 }
 
 function fakeProducerLosingPartition(lost: number | null, sent: Message[][]): Producer {

@@ -89,9 +89,7 @@ export class AvroCodec<T> {
     if (!reader) throw new DecodeError(`schema id ${id} is not registered`);
     try {
       const body = value.subarray(HEADER);
-      return (reader === this.readerType
-        ? this.readerType.fromBuffer(body)
-        : this.readerType.fromBuffer(body, reader as Resolver)) as T;
+      return (reader === this.readerType ? this.readerType.fromBuffer(body) : this.readerType.fromBuffer(body, reader as Resolver)) as T;
     } catch (err) {
       throw new DecodeError(`Avro body does not match schema id ${id}: ${(err as Error).message}`);
     }
@@ -108,9 +106,6 @@ export class AvroCodec<T> {
       if (status === 404) return;
       throw new PipelineError(`schema registry: cannot fetch schema ${id}`, { retriable: true, cause: err });
     }
-    this.readers.set(
-      id,
-      writerType.equals(this.readerType) ? this.readerType : this.readerType.createResolver(writerType),
-    );
+    this.readers.set(id, writerType.equals(this.readerType) ? this.readerType : this.readerType.createResolver(writerType));
   }
 }

@@ -24,7 +24,15 @@ describe('configTable', () => {
 });
 
 describe('sampleEnv', () => {
-  const text = sampleEnv({ ...schema, seed: { doc: 'seed', format: Number, default: null, env: 'SEED' }, kinds: { doc: 'kinds', format: Array, default: ['a', 'b'], env: 'KINDS' }, note: { doc: "it's", format: String, default: "a b's", env: 'NOTE' } }, 'svc');
+  const text = sampleEnv(
+    {
+      ...schema,
+      seed: { doc: 'seed', format: Number, default: null, env: 'SEED' },
+      kinds: { doc: 'kinds', format: Array, default: ['a', 'b'], env: 'KINDS' },
+      note: { doc: "it's", format: String, default: "a b's", env: 'NOTE' },
+    },
+    'svc',
+  );
 
   it('writes each setting with an env var commented out at its default, under its meaning', () => {
     expect(text.startsWith('# svc\n')).toBe(true);

@@ -15,10 +15,10 @@ function isLeaf(node: unknown): node is Leaf {
 }
 
 function formatName(format: unknown): string {
+  if (format === 'boolean-text') return 'boolean (true/false, 1/0)';
   if (typeof format === 'string') return format;
   if (format === String) return 'string';
   if (format === Number) return 'number';
-  if (format === Boolean) return 'boolean';
   if (Array.isArray(format)) return format.join(' | ');
   return 'custom';
 }
@@ -45,7 +45,9 @@ export function configTable(schema: object): string {
   const rows: string[] = ['| key | env | default | format | meaning |', '| --- | --- | --- | --- | --- |'];
   for (const { key, leaf } of settings(schema)) {
     const shown = leaf.sensitive ? '(secret)' : `\`${JSON.stringify(leaf.default)}\``;
-    rows.push(`| ${key} | ${leaf.env ? `\`${leaf.env}\`` : ''} | ${shown} | ${markdownText(formatName(leaf.format))} | ${markdownText(leaf.doc ?? '')} |`);
+    rows.push(
+      `| ${key} | ${leaf.env ? `\`${leaf.env}\`` : ''} | ${shown} | ${markdownText(formatName(leaf.format))} | ${markdownText(leaf.doc ?? '')} |`,
+    );
   }
   return rows.join('\n');
 }

@@ -48,18 +48,26 @@ describe('secrets from files (<KEY>_FILE)', () => {
   }
 
   it('reads every password from its file, less one trailing newline', () => {
-    const cfg = loadConfig(schema, {}, {
-      MQTT_PASSWORD_FILE: secretFile('mqtt', 'm-pw\n'),
-      POSTGRES_PASSWORD_FILE: secretFile('pg', 'p-pw\r\n'),
-      KAFKA_SASL_PASSWORD_FILE: secretFile('kafka', ' k pw \n\n'),
-    });
+    const cfg = loadConfig(
+      schema,
+      {},
+      {
+        MQTT_PASSWORD_FILE: secretFile('mqtt', 'm-pw\n'),
+        POSTGRES_PASSWORD_FILE: secretFile('pg', 'p-pw\r\n'),
+        KAFKA_SASL_PASSWORD_FILE: secretFile('kafka', ' k pw \n\n'),
+      },
+    );
     expect([cfg.mqtt.password, cfg.postgres.password, cfg.kafka.saslPassword]).toEqual(['m-pw', 'p-pw', ' k pw \n']);
   });
 
   it('refuses a value and a file for the same key, and names an unreadable file', () => {
     let error: unknown;
     try {
-      loadConfig(schema, {}, { POSTGRES_PASSWORD: 'x', POSTGRES_PASSWORD_FILE: secretFile('pg2', 'y'), MQTT_PASSWORD_FILE: join(dir, 'missing') });
+      loadConfig(
+        schema,
+        {},
+        { POSTGRES_PASSWORD: 'x', POSTGRES_PASSWORD_FILE: secretFile('pg2', 'y'), MQTT_PASSWORD_FILE: join(dir, 'missing') },
+      );
     } catch (err) {
       error = err;
     }

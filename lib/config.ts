@@ -11,6 +11,31 @@ export const mqttSchema = {
   port: { doc: 'MQTT broker port', format: 'port', default: 1883, env: 'MQTT_PORT' },
   username: { doc: 'MQTT user name (empty: anonymous)', format: String, default: '', env: 'MQTT_USERNAME' },
   password: { doc: 'MQTT password', format: String, default: '', env: 'MQTT_PASSWORD', sensitive: true },
+  tls: {
+    doc: 'Connect to the broker over TLS (mqtts), verifying its certificate and name',
+    format: 'boolean-text',
+    default: false,
+    env: 'MQTT_TLS',
+  },
+  caFile: {
+    doc: 'PEM file of the CAs that signed the broker\'s certificate ("": the system\'s); needs MQTT_TLS=true',
+    format: String,
+    default: '',
+    env: 'MQTT_CA_FILE',
+  },
+  certFile: {
+    doc: 'PEM client certificate, for brokers that require one (with MQTT_KEY_FILE); needs MQTT_TLS=true',
+    format: String,
+    default: '',
+    env: 'MQTT_CERT_FILE',
+  },
+  keyFile: { doc: 'PEM private key of MQTT_CERT_FILE', format: String, default: '', env: 'MQTT_KEY_FILE' },
+  serverName: {
+    doc: 'Name the broker\'s certificate must carry ("": MQTT_BROKER); also sent as SNI',
+    format: String,
+    default: '',
+    env: 'MQTT_SERVER_NAME',
+  },
 };
 
 export const kafkaSchema = {
@@ -44,7 +69,7 @@ export const kafkaSchema = {
   },
   saslUsername: { doc: 'Kafka SASL user name', format: String, default: '', env: 'KAFKA_SASL_USERNAME' },
   saslPassword: { doc: 'Kafka SASL password', format: String, default: '', env: 'KAFKA_SASL_PASSWORD', sensitive: true },
-  ssl: { doc: 'Connect to Kafka over TLS, verifying the brokers\' certificates', format: 'boolean-text', default: false, env: 'KAFKA_SSL' },
+  ssl: { doc: "Connect to Kafka over TLS, verifying the brokers' certificates", format: 'boolean-text', default: false, env: 'KAFKA_SSL' },
   sslCaFile: {
     doc: 'PEM file of the CAs that signed the brokers\' certificates ("": the system\'s); needs KAFKA_SSL=true',
     format: String,
@@ -77,7 +102,9 @@ export const metricsSchema = {
 convict.addFormat({
   name: 'host-port-list',
   validate(value: unknown) {
-    const list = String(value).split(',').map((s) => s.trim());
+    const list = String(value)
+      .split(',')
+      .map((s) => s.trim());
     for (const entry of list) {
       if (!/^[^\s:]+:\d{1,5}$/.test(entry)) throw new Error('must be host:port[,host:port...]');
     }
@@ -180,7 +207,10 @@ function withSecretFiles(schema: unknown, env: NodeJS.ProcessEnv, problems: { ke
     try {
       out = { ...out, [name]: readFileSync(file, 'utf8').replace(/\r?\n$/, '') };
     } catch (err) {
-      problems.push({ key: `${name}_FILE`, message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
+      problems.push({
+        key: `${name}_FILE`,
+        message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      });
     }
   }
   return out;
@@ -217,5 +247,8 @@ function envNameOf(schema: unknown, path: string): string | undefined {
 }
 
 export function brokerList(brokers: string): string[] {
-  return brokers.split(',').map((b) => b.trim()).filter(Boolean);
+  return brokers
+    .split(',')
+    .map((b) => b.trim())
+    .filter(Boolean);
 }

@@ -1,4 +1,5 @@
-import { Message, Producer } from 'kafkajs';
+import { Message } from 'kafkajs';
+import type { AcknowledgedSender } from './acknowledged-send';
 
 /** Why and where a payload was rejected; carried as headers so the raw value stays untouched. */
 export interface Rejection {
@@ -32,8 +33,12 @@ export function dlqMessage(rejection: Rejection, nowMs = Date.now()): Message {
   return { key: rejection.key ?? null, value: rejection.value, headers };
 }
 
-/** Sends rejections to the dead-letter topic with acks from all in-sync replicas. */
-export async function sendToDlq(producer: Producer, topic: string, rejections: Rejection[]): Promise<void> {
+/**
+ * Sends rejections to the dead-letter topic; resolves only when every partition they went to
+ * was acknowledged by all in-sync replicas (lib/acknowledged-send.ts says why a plain send is
+ * not enough).
+ */
+export async function sendToDlq(sender: AcknowledgedSender, topic: string, rejections: Rejection[]): Promise<void> {
   if (rejections.length === 0) return;
-  await producer.send({ topic, acks: -1, messages: rejections.map((r) => dlqMessage(r)) });
+  await sender.send([{ topic, messages: rejections.map((r) => dlqMessage(r)) }]);
 }

@@ -1,7 +1,12 @@
 import { PartitionSpan, RangeNotRetainedError, retentionGaps } from './kafka-history';
 
 const span = (partition: number, low: number, high: number, from: number, firstTimestampMs?: number): PartitionSpan => ({
-  partition, low: BigInt(low), high: BigInt(high), from: BigInt(from), to: BigInt(high), firstTimestampMs,
+  partition,
+  low: BigInt(low),
+  high: BigInt(high),
+  from: BigInt(from),
+  to: BigInt(high),
+  firstTimestampMs,
 });
 
 describe('retentionGaps', () => {

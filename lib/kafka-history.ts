@@ -32,7 +32,9 @@ export class RangeNotRetainedError extends PipelineError {
     readonly gaps: RetentionGap[],
   ) {
     const retainedFrom = Math.max(...gaps.map((g) => g.firstTimestampMs));
-    const list = gaps.map((g) => `partition ${g.partition} from ${new Date(g.firstTimestampMs).toISOString()} (offset ${g.low})`).join(', ');
+    const list = gaps
+      .map((g) => `partition ${g.partition} from ${new Date(g.firstTimestampMs).toISOString()} (offset ${g.low})`)
+      .join(', ');
     super(
       `Kafka no longer retains ${topic} from ${new Date(fromMs).toISOString()}; older records are deleted, it keeps ${list}. ` +
         `Every partition is retained from ${new Date(retainedFrom).toISOString()}: use --from ${new Date(retainedFrom).toISOString()} or later.`,
@@ -80,9 +82,16 @@ export async function spansForTimeRange(kafka: Kafka, admin: Admin, topic: strin
     admin.fetchTopicOffsetsByTimestamp(topic, fromMs),
     admin.fetchTopicOffsetsByTimestamp(topic, toMs),
   ]);
-  const at = (list: { partition: number; offset: string }[], p: number, fallback: string) => BigInt(list.find((x) => x.partition === p)?.offset ?? fallback);
+  const at = (list: { partition: number; offset: string }[], p: number, fallback: string) =>
+    BigInt(list.find((x) => x.partition === p)?.offset ?? fallback);
   const spans: PartitionSpan[] = ends
-    .map((e) => ({ partition: e.partition, low: BigInt(e.low), high: BigInt(e.high), from: at(starts, e.partition, e.high), to: at(stops, e.partition, e.high) }))
+    .map((e) => ({
+      partition: e.partition,
+      low: BigInt(e.low),
+      high: BigInt(e.high),
+      from: at(starts, e.partition, e.high),
+      to: at(stops, e.partition, e.high),
+    }))
     .sort((a, b) => a.partition - b.partition);
   const suspects = spans.filter(mayHaveLost);
   if (suspects.length > 0) {

@@ -1,6 +1,6 @@
 import { kafkaSchema, loadConfig } from './config';
 import { consumerTimings, kafkaSecurityOptions } from './kafka';
-import { configErrorOf } from '../test/support/config-error';
+import { configErrorOf } from '../testkit/config-error';
 
 const load = (env: Record<string, string>) => loadConfig({ kafka: kafkaSchema }, {}, env).kafka;
 const noFile = () => {
@@ -23,7 +23,13 @@ describe('kafkaSecurityOptions', () => {
 
   it('TLS with a CA file, and SASL over it', () => {
     const read = jest.fn(() => Buffer.from('-----BEGIN CERTIFICATE-----'));
-    const config = load({ KAFKA_SSL: '1', KAFKA_SSL_CA_FILE: '/etc/kafka/ca.pem', KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' });
+    const config = load({
+      KAFKA_SSL: '1',
+      KAFKA_SSL_CA_FILE: '/etc/kafka/ca.pem',
+      KAFKA_SASL_MECHANISM: 'plain',
+      KAFKA_SASL_USERNAME: 'u',
+      KAFKA_SASL_PASSWORD: 'p',
+    });
     expect(kafkaSecurityOptions(config, read)).toEqual({
       ssl: { ca: [Buffer.from('-----BEGIN CERTIFICATE-----')] },
       sasl: { mechanism: 'plain', username: 'u', password: 'p' },
@@ -57,6 +63,10 @@ describe('kafkaSecurityOptions', () => {
 describe('consumerTimings', () => {
   it('heartbeats three times per session timeout and bounds the fetch wait (and so a graceful stop) by KAFKA_FETCH_MAX_WAIT_MS', () => {
     expect(consumerTimings(load({}))).toEqual({ sessionTimeout: 10000, heartbeatInterval: 3333, maxWaitTimeInMs: 500 });
-    expect(consumerTimings(load({ KAFKA_SESSION_TIMEOUT_MS: '1200', KAFKA_FETCH_MAX_WAIT_MS: '100' }))).toEqual({ sessionTimeout: 1200, heartbeatInterval: 500, maxWaitTimeInMs: 100 });
+    expect(consumerTimings(load({ KAFKA_SESSION_TIMEOUT_MS: '1200', KAFKA_FETCH_MAX_WAIT_MS: '100' }))).toEqual({
+      sessionTimeout: 1200,
+      heartbeatInterval: 500,
+      maxWaitTimeInMs: 100,
+    });
   });
 });

@@ -5,7 +5,10 @@ import { ConfigError } from './errors';
 import { Logger } from './log';
 
 /** The connection and security part of `kafkaSchema`, as loaded. */
-export type KafkaConnection = Pick<ConfigOf<typeof kafkaSchema>, 'brokers' | 'clientId' | 'saslMechanism' | 'saslUsername' | 'saslPassword' | 'ssl' | 'sslCaFile'>;
+export type KafkaConnection = Pick<
+  ConfigOf<typeof kafkaSchema>,
+  'brokers' | 'clientId' | 'saslMechanism' | 'saslUsername' | 'saslPassword' | 'ssl' | 'sslCaFile'
+>;
 
 /**
  * The TLS and SASL part of the KafkaJS client config. Pure but for reading the CA file
@@ -20,12 +23,17 @@ export function kafkaSecurityOptions(
   const problems: { key: string; message: string }[] = [];
   const out: Pick<KafkaConfig, 'ssl' | 'sasl'> = {};
   if (config.saslMechanism === '') {
-    for (const [key, value] of [['KAFKA_SASL_USERNAME', config.saslUsername], ['KAFKA_SASL_PASSWORD', config.saslPassword]]) {
+    for (const [key, value] of [
+      ['KAFKA_SASL_USERNAME', config.saslUsername],
+      ['KAFKA_SASL_PASSWORD', config.saslPassword],
+    ]) {
       if (value !== '') problems.push({ key, message: 'is set but KAFKA_SASL_MECHANISM is empty (no SASL)' });
     }
   } else {
-    if (config.saslUsername === '') problems.push({ key: 'KAFKA_SASL_USERNAME', message: `is required with KAFKA_SASL_MECHANISM=${config.saslMechanism}` });
-    if (config.saslPassword === '') problems.push({ key: 'KAFKA_SASL_PASSWORD', message: `is required with KAFKA_SASL_MECHANISM=${config.saslMechanism}` });
+    if (config.saslUsername === '')
+      problems.push({ key: 'KAFKA_SASL_USERNAME', message: `is required with KAFKA_SASL_MECHANISM=${config.saslMechanism}` });
+    if (config.saslPassword === '')
+      problems.push({ key: 'KAFKA_SASL_PASSWORD', message: `is required with KAFKA_SASL_MECHANISM=${config.saslMechanism}` });
     out.sasl = { mechanism: config.saslMechanism, username: config.saslUsername, password: config.saslPassword } as SASLOptions;
   }
   if (config.sslCaFile !== '' && !config.ssl) {
@@ -34,7 +42,10 @@ export function kafkaSecurityOptions(
     try {
       out.ssl = { ca: [readFile(config.sslCaFile)] };
     } catch (err) {
-      problems.push({ key: 'KAFKA_SSL_CA_FILE', message: `cannot read ${config.sslCaFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
+      problems.push({
+        key: 'KAFKA_SSL_CA_FILE',
+        message: `cannot read ${config.sslCaFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      });
     }
   } else if (config.ssl) {
     out.ssl = true; // Node's default CAs, certificates verified

@@ -25,7 +25,13 @@ const memo = new WeakMap<Buffer, { count: number; partition: number }>();
 function hashPartition(key: string | Buffer, partitionCount: number): number {
   let partitionMetadata = partitionLists.get(partitionCount);
   if (partitionMetadata === undefined) {
-    partitionMetadata = Array.from({ length: partitionCount }, (_, i) => ({ partitionId: i, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
+    partitionMetadata = Array.from({ length: partitionCount }, (_, i) => ({
+      partitionId: i,
+      leader: 0,
+      partitionErrorCode: 0,
+      replicas: [0],
+      isr: [0],
+    }));
     partitionLists.set(partitionCount, partitionMetadata);
   }
   return partitioner({ topic: '', partitionMetadata, message: { key, value: null } });

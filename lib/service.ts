@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Backoff } from './backoff';
 import { Lifecycle } from './lifecycle';
 import { createLogger, Logger } from './log';
 import { createMetricsRegistry, MetricsRegistry, startMetricsServer } from './metrics';
@@ -27,18 +29,18 @@ export async function startService(name: string, metricsPort: number): Promise<S
   return { logger, metrics, lifecycle, health, metricsPort: server.port };
 }
 
-/** Retries `attempt` with exponential back-off until it succeeds or `deadlineMs` passes. */
+/** Retries `attempt` with jittered exponential back-off until it succeeds or `deadlineMs` passes. */
 export async function waitFor<T>(what: string, attempt: () => Promise<T>, logger: Logger, deadlineMs = 120000): Promise<T> {
   const started = Date.now();
-  let delay = 200;
+  const backoff = new Backoff({ minMs: 200, maxMs: 5000 });
   for (;;) {
     try {
       return await attempt();
     } catch (err) {
       if (Date.now() - started > deadlineMs) throw err;
+      const delay = backoff.next();
       logger.warn({ err: (err as Error).message, retryInMs: delay }, `waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(delay * 2, 5000);
+      await sleep(delay);
     }
   }
 }

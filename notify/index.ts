@@ -13,7 +13,10 @@ import { WebhookFormat } from './webhook';
 
 /** `iot-pipeline notify --webhook <url> [--format json|slack]`: alerts topic → an HTTP webhook, each alert at least once. */
 export async function run(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { webhook: { type: 'string' }, format: { type: 'string' }, group: { type: 'string' } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: { webhook: { type: 'string' }, format: { type: 'string' }, group: { type: 'string' } },
+  });
   const config = loadNotifyConfig({ 'notify.webhookUrl': values.webhook, 'notify.format': values.format, 'notify.groupId': values.group });
   const n = config.notify;
   const service = await startService('notify', config.metrics.port);
@@ -55,5 +58,8 @@ export async function run(argv: string[]): Promise<void> {
       logger,
     ),
   });
-  logger.info({ topic: config.kafka.alertsTopic, group: n.groupId, format: n.format, deadLetterTopic: n.deadLetterTopic }, 'notifier running');
+  logger.info(
+    { topic: config.kafka.alertsTopic, group: n.groupId, format: n.format, deadLetterTopic: n.deadLetterTopic },
+    'notifier running',
+  );
 }

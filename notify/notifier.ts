@@ -1,11 +1,12 @@
 import { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { AcknowledgedSender } from '../lib/acknowledged-send';
 import { AvroCodec, DecodeError } from '../lib/avro';
-import { dlqMessage, Rejection } from '../lib/dlq';
+import { Backoff } from '../lib/backoff';
+import { Rejection, sendToDlq } from '../lib/dlq';
 import { Logger } from '../lib/log';
 import type { Alert } from '../schemas';
 import { NotifyMetrics } from './metrics';
-import { Attempt, backoffMs, judge, WebhookFormat, webhookBody } from './webhook';
+import { Attempt, judge, WebhookFormat, webhookBody } from './webhook';
 
 export interface NotifierOptions {
   webhookUrl: string;
@@ -44,7 +45,14 @@ export function createNotifier(clients: NotifierClients, options: NotifierOption
         alert = codec.decode(message.value);
       } catch (err) {
         if (!(err instanceof DecodeError)) throw err;
-        if (!(await park({ reason: 'undecodable', detail: err.message, source, key: message.key, value: message.value }, keepGoing, heartbeat))) return;
+        if (
+          !(await park(
+            { reason: 'undecodable', detail: err.message, source, key: message.key, value: message.value },
+            keepGoing,
+            heartbeat,
+          ))
+        )
+          return;
       }
       if (alert) {
         const outcome = await deliver(alert, keepGoing, heartbeat);
@@ -69,6 +77,7 @@ export function createNotifier(clients: NotifierClients, options: NotifierOption
   ): Promise<'delivered' | 'interrupted' | { reason: string; attempts: number }> {
     const body = webhookBody(alert, options.format);
     const started = performance.now();
+    const backoff = new Backoff({ minMs: options.retryMinMs, maxMs: options.retryMaxMs });
     let failures = 0;
     let refusals = 0;
     for (;;) {
@@ -80,23 +89,27 @@ export function createNotifier(clients: NotifierClients, options: NotifierOption
       }
       failures++;
       if (v.verdict === 'rejected' && ++refusals >= options.rejectAttempts) return { reason: v.reason, attempts: failures };
-      const waitMs = backoffMs(failures, options.retryMinMs, options.retryMaxMs);
-      logger.warn({ alertId: alert.alert_id, verdict: v.verdict, reason: v.reason, attempt: failures, retryInMs: waitMs }, 'webhook did not take the alert');
+      const waitMs = backoff.next();
+      logger.warn(
+        { alertId: alert.alert_id, verdict: v.verdict, reason: v.reason, attempt: failures, retryInMs: waitMs },
+        'webhook did not take the alert',
+      );
       if (!(await pause(waitMs, keepGoing, heartbeat))) return 'interrupted';
     }
   }
 
   /** Sends a dead letter (acks from every partition), retried while the consumer keeps the partition; false if told to stop. */
   async function park(r: Rejection, keepGoing: () => boolean, heartbeat: () => Promise<void>): Promise<boolean> {
-    for (let failures = 1; ; failures++) {
+    const backoff = new Backoff({ minMs: options.retryMinMs, maxMs: options.retryMaxMs });
+    for (;;) {
       try {
-        await clients.dlq.send([{ topic: options.deadLetterTopic, messages: [dlqMessage(r)] }]);
+        await sendToDlq(clients.dlq, options.deadLetterTopic, [r]);
         metrics.alerts.inc({ outcome: 'dead_lettered' });
         logger.warn({ source: r.source, reason: r.reason, detail: r.detail }, 'alert parked in the dead-letter topic');
         return true;
       } catch (err) {
         logger.warn({ err, topic: options.deadLetterTopic }, 'sending a dead letter failed, retrying');
-        if (!(await pause(backoffMs(failures, options.retryMinMs, options.retryMaxMs), keepGoing, heartbeat))) return false;
+        if (!(await pause(backoff.next(), keepGoing, heartbeat))) return false;
       }
     }
   }

@@ -1,24 +1,39 @@
 import { ConfigError } from '../lib/errors';
-import { alertId } from '../detector/alert';
 import type { Alert } from '../schemas';
 import { loadNotifyConfig } from './config';
-import { backoffMs, judge, webhookBody } from './webhook';
+import { judge, webhookBody } from './webhook';
 
 const T = Date.parse('2026-12-01T10:00:00Z') * 1000;
 const alert: Alert = {
-  alert_id: alertId('dev-7', 'low_battery', 'battery', T), device_id: 'dev-7', kind: 'low_battery', metric: 'battery',
-  value: 19.5, mean: null, stddev: null, z: null, threshold: 20, reading_time: T, detected_at: T / 1000 + 5, details: '{"rearm_above":25}',
+  // Any id: the webhook passes it through (the detector's scheme is detector/alert.ts).
+  alert_id: '5f0c2a9e7b41d3c8',
+  device_id: 'dev-7',
+  kind: 'low_battery',
+  metric: 'battery',
+  value: 19.5,
+  mean: null,
+  stddev: null,
+  z: null,
+  threshold: 20,
+  reading_time: T,
+  detected_at: T / 1000 + 5,
+  details: '{"rearm_above":25}',
 };
 
 describe('webhook body', () => {
   it('json: the alert with ISO times and its details as an object', () => {
     expect(JSON.parse(webhookBody(alert, 'json'))).toMatchObject({
-      alert_id: alert.alert_id, kind: 'low_battery', reading_time_iso: '2026-12-01T10:00:00.000Z', details: { rearm_above: 25 },
+      alert_id: alert.alert_id,
+      kind: 'low_battery',
+      reading_time_iso: '2026-12-01T10:00:00.000Z',
+      details: { rearm_above: 25 },
     });
   });
 
   it('slack: an incoming-webhook message with the alert as one readable line', () => {
-    expect(JSON.parse(webhookBody(alert, 'slack'))).toEqual({ text: 'iot-pipeline: 2026-12-01T10:00:00.000Z  low_battery       dev-7  battery 19.5 % below 20 %' });
+    expect(JSON.parse(webhookBody(alert, 'slack'))).toEqual({
+      text: 'iot-pipeline: 2026-12-01T10:00:00.000Z  low_battery       dev-7  battery 19.5 % below 20 %',
+    });
   });
 });
 
@@ -43,12 +58,6 @@ describe('judge', () => {
   });
 });
 
-describe('backoffMs', () => {
-  it('doubles from the minimum up to the cap', () => {
-    expect([1, 2, 3, 4, 5, 60].map((n) => backoffMs(n, 500, 3000))).toEqual([500, 1000, 2000, 3000, 3000, 3000]);
-  });
-});
-
 describe('notify config', () => {
   it('requires the webhook URL, naming the key', () => {
     expect(() => loadNotifyConfig({}, {})).toThrow(ConfigError);
@@ -62,7 +71,11 @@ describe('notify config', () => {
     } catch (e) {
       err = e;
     }
-    expect((err as ConfigError).keys.sort()).toEqual(['NOTIFY_FORMAT (notify.format)', 'NOTIFY_TIMEOUT_MS (notify.timeoutMs)', 'NOTIFY_WEBHOOK_URL (notify.webhookUrl)']);
+    expect((err as ConfigError).keys.sort()).toEqual([
+      'NOTIFY_FORMAT (notify.format)',
+      'NOTIFY_TIMEOUT_MS (notify.timeoutMs)',
+      'NOTIFY_WEBHOOK_URL (notify.webhookUrl)',
+    ]);
   });
 
   it('takes a flag over the environment', () => {

@@ -1,5 +1,5 @@
 import type { Alert } from '../schemas';
-import { alertJson, formatAlert } from '../detector/alert-format';
+import { alertJson, formatAlert } from '../schemas/alert-format';
 
 export type WebhookFormat = 'json' | 'slack';
 
@@ -33,9 +33,4 @@ export function judge(attempt: Attempt): Verdict {
   if (status >= 200 && status < 300) return { verdict: 'delivered', result: '2xx', reason };
   if (status >= 400 && status < 500) return { verdict: status === 408 || status === 429 ? 'retry' : 'rejected', result: '4xx', reason };
   return { verdict: 'retry', result: status >= 500 && status < 600 ? '5xx' : 'other', reason };
-}
-
-/** Back-off before retry number `failures` (1-based): min·2^(failures−1), capped. */
-export function backoffMs(failures: number, minMs: number, maxMs: number): number {
-  return Math.min(maxMs, minMs * 2 ** Math.min(30, Math.max(0, failures - 1)));
 }

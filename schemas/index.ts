@@ -1,19 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** A validated device reading, as produced to `iot.telemetry.v1` (schemas/telemetry.avsc). */
-export interface Reading {
-  device_id: string;
-  /** Device time in microseconds since the epoch; with device_id, the reading's identity. */
-  time: number;
-  firmware: string | null;
-  temperature: number | null;
-  humidity: number | null;
-  battery: number | null;
-  seq: number | null;
-  /** Bridge receive time, ms since the epoch. */
-  ingested_at: number;
-}
+export type { Reading, StoredReading, TelemetryRow } from './reading';
+export { storedReadingOf } from './reading';
 
 export type AlertKind = 'anomaly' | 'stuck_sensor' | 'low_battery' | 'device_inactive' | 'device_recovered' | 'data_gap';
 

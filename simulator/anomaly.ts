@@ -1,4 +1,4 @@
-import type { AnomalyKind, Metric } from './ground-truth';
+import type { AnomalyKind, Metric } from '../schemas/ground-truth';
 import type { Random } from './prng';
 
 export interface AnomalySettings {
@@ -34,12 +34,7 @@ export interface ActiveAnomaly {
 const METRICS: readonly Metric[] = ['temperature', 'humidity'];
 
 /** Rolls whether an anomaly starts with this reading; draws from `rng` only when one does. */
-export function maybeStartAnomaly(
-  rng: Random,
-  settings: AnomalySettings,
-  startMs: number,
-  startSeq: number,
-): ActiveAnomaly | null {
+export function maybeStartAnomaly(rng: Random, settings: AnomalySettings, startMs: number, startSeq: number): ActiveAnomaly | null {
   if (settings.kinds.length === 0 || !rng.chance(settings.rate)) return null;
   const kind = settings.kinds[rng.int(settings.kinds.length)];
   return {

@@ -2,7 +2,7 @@ import { distort, isFinished, maybeStartAnomaly, type ActiveAnomaly, type Anomal
 import { stepBattery, type BatteryState } from './battery';
 import { clamp, expectedHumidity, expectedTemperature, round2 } from './climate';
 import { chooseFault, type FaultSettings } from './faults';
-import { groundTruthEvent, type EventSink, type Metric } from './ground-truth';
+import { groundTruthEvent, type EventSink, type Metric } from '../schemas/ground-truth';
 import { Random, deriveSeed } from './prng';
 import { STREAM, type DeviceProfile } from './profile';
 
@@ -139,7 +139,17 @@ export class VirtualDevice {
         this.published += 1;
         const delay = this.behaviour.faults.lateDelayMs;
         later.push({ device: index, reading, emitAtMs: timeMs + delay, duplicate: false });
-        this.sink(groundTruthEvent({ device_id: id, kind: 'late', start_ms: timeMs, end_ms: timeMs, readings: 1, seq: reading.seq, delay_ms: delay }));
+        this.sink(
+          groundTruthEvent({
+            device_id: id,
+            kind: 'late',
+            start_ms: timeMs,
+            end_ms: timeMs,
+            readings: 1,
+            seq: reading.seq,
+            delay_ms: delay,
+          }),
+        );
         return;
       }
       default:
@@ -215,9 +225,7 @@ export class VirtualDevice {
     let temperature = round2(tExpected + tNoise * p.temperatureSigma);
     let humidity = round2(clamp(hExpected + hNoise * p.humiditySigma, 0, 100));
 
-    this.battery = p.mains
-      ? this.battery
-      : stepBattery(this.battery, p.battery, (timeMs - this.batteryAtMs) / 3_600_000);
+    this.battery = p.mains ? this.battery : stepBattery(this.battery, p.battery, (timeMs - this.batteryAtMs) / 3_600_000);
     this.batteryAtMs = timeMs;
     this.lastMeasuredMs = timeMs;
 
@@ -226,11 +234,19 @@ export class VirtualDevice {
       const a = this.anomaly;
       if (a.metric === 'temperature') {
         temperature = distort(a, this.behaviour.anomalies, {
-          clean: temperature, expected: tExpected, sigma: p.temperatureSigma, min: -Infinity, max: Infinity,
+          clean: temperature,
+          expected: tExpected,
+          sigma: p.temperatureSigma,
+          min: -Infinity,
+          max: Infinity,
         });
       } else {
         humidity = distort(a, this.behaviour.anomalies, {
-          clean: humidity, expected: hExpected, sigma: p.humiditySigma, min: 0, max: 100,
+          clean: humidity,
+          expected: hExpected,
+          sigma: p.humiditySigma,
+          min: 0,
+          max: 100,
         });
       }
     }
@@ -257,24 +273,22 @@ export class VirtualDevice {
     const settings = this.behaviour.anomalies;
     const sigma = sigmaOf(this.profile, a.metric);
     const magnitude =
-      a.kind === 'spike'
-        ? Math.abs(a.value! - a.expected!) / sigma
-        : a.kind === 'drift'
-          ? (settings.driftSigma * a.done) / a.length
-          : null;
-    this.sink(groundTruthEvent({
-      device_id: this.profile.id,
-      kind: a.kind,
-      metric: a.metric,
-      start_ms: a.startMs,
-      end_ms: this.lastMeasuredMs,
-      readings: a.done,
-      seq: a.startSeq,
-      magnitude_sigma: magnitude,
-      sigma,
-      expected: a.expected,
-      value: a.value,
-    }));
+      a.kind === 'spike' ? Math.abs(a.value! - a.expected!) / sigma : a.kind === 'drift' ? (settings.driftSigma * a.done) / a.length : null;
+    this.sink(
+      groundTruthEvent({
+        device_id: this.profile.id,
+        kind: a.kind,
+        metric: a.metric,
+        start_ms: a.startMs,
+        end_ms: this.lastMeasuredMs,
+        readings: a.done,
+        seq: a.startSeq,
+        magnitude_sigma: magnitude,
+        sigma,
+        expected: a.expected,
+        value: a.value,
+      }),
+    );
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Emission } from './device';
 import { generateFleet, type FleetPlan } from './fleet';
-import type { GroundTruthEvent } from './ground-truth';
+import type { GroundTruthEvent } from '../schemas/ground-truth';
 import { resolveConfig } from './options';
 import { toFleetPlan } from './plan';
 
@@ -8,7 +8,14 @@ const START = Date.parse('2024-11-28T00:00:00Z');
 
 function plan(overrides: Record<string, unknown>, seed = 11): FleetPlan {
   return toFleetPlan(
-    resolveConfig({ 'anomalies.rate': 0, 'dropouts.rate': 0, 'fleet.deviceCount': 6, 'fleet.interval': 1, 'fleet.count': 500, ...overrides }),
+    resolveConfig({
+      'anomalies.rate': 0,
+      'dropouts.rate': 0,
+      'fleet.deviceCount': 6,
+      'fleet.interval': 1,
+      'fleet.count': 500,
+      ...overrides,
+    }),
     seed,
     START,
   );
@@ -85,7 +92,9 @@ describe('delivery faults', () => {
   });
 
   it('does not change the values of the readings it delivers', () => {
-    const faulty = run(plan({ 'faults.dropRate': 0.05, 'faults.duplicateRate': 0.05, 'faults.outOfOrderRate': 0.05, 'faults.lateRate': 0.05 }));
+    const faulty = run(
+      plan({ 'faults.dropRate': 0.05, 'faults.duplicateRate': 0.05, 'faults.outOfOrderRate': 0.05, 'faults.lateRate': 0.05 }),
+    );
     const clean = run(plan({ 'fleet.count': 700 }));
     const cleanBySeq = new Map(clean.emissions.map((e) => [`${e.reading.device_id}#${e.reading.seq}`, e.reading]));
     for (const { reading } of faulty.emissions) expect(reading).toEqual(cleanBySeq.get(`${reading.device_id}#${reading.seq}`));

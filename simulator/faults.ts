@@ -1,4 +1,4 @@
-import type { FaultKind } from './ground-truth';
+import type { FaultKind } from '../schemas/ground-truth';
 import type { Random } from './prng';
 
 /** Delivery faults, for testing what the pipeline does with imperfect devices. Rates are per reading. */

@@ -1,3 +1,5 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
 /**
  * Command-line flags, read from the convict schema (each key's `arg`), so a key, its flag, its
  * environment variable and its documentation are declared once. Pure: argv in, overrides out.
@@ -31,7 +33,7 @@ export function flagsOf(schema: object, prefix = ''): FlagSpec[] {
         specs.push({
           flag: leaf.arg,
           path,
-          boolean: leaf.format === Boolean,
+          boolean: leaf.format === 'boolean-text',
           env: leaf.env,
           doc: leaf.doc ?? '',
           default: leaf.default,
@@ -51,37 +53,46 @@ export interface ParsedFlags {
   help: boolean;
 }
 
+/**
+ * Reads argv with node:util's parseArgs, as the other commands do. Not strict: strict parsing
+ * stops at the first bad flag, and a user should see every bad key at once.
+ */
 export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[]): ParsedFlags {
   const byFlag = new Map(specs.map((s) => [s.flag, s]));
+  const options: ParseArgsConfig['options'] = { help: { type: 'boolean', short: 'h' } };
+  for (const s of specs) options[s.flag] = { type: s.boolean ? 'boolean' : 'string' };
   const values: Record<string, unknown> = {};
   const problems: { key: string; message: string }[] = [];
   let help = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--help' || arg === '-h') {
-      help = true;
-      continue;
+  let rest = [...argv];
+  while (rest.length > 0) {
+    const { tokens } = parseArgs({ args: rest, options, strict: false, allowPositionals: true, tokens: true });
+    let resumeAt: number | undefined;
+    for (const token of tokens) {
+      if (token.kind === 'positional') {
+        problems.push({ key: token.value, message: 'unexpected argument (flags start with --)' });
+        continue;
+      }
+      if (token.kind !== 'option') continue;
+      const spec = byFlag.get(token.name);
+      if (token.name === 'help') {
+        help = true;
+      } else if (!spec) {
+        problems.push({ key: token.rawName, message: 'unknown flag (see --help)' });
+      } else if (spec.boolean) {
+        values[spec.path] = token.value ?? true;
+      } else if (token.value === undefined || (!token.inlineValue && isFlag(token.value))) {
+        problems.push({ key: token.rawName, message: 'needs a value' });
+        // parseArgs took the next flag as this one's value; read on from that flag.
+        if (token.value !== undefined) {
+          resumeAt = token.index + 1;
+          break;
+        }
+      } else {
+        values[spec.path] = token.value;
+      }
     }
-    if (!arg.startsWith('--')) {
-      problems.push({ key: arg, message: 'unexpected argument (flags start with --)' });
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = arg.slice(2, eq < 0 ? undefined : eq);
-    const spec = byFlag.get(name);
-    if (!spec) {
-      problems.push({ key: `--${name}`, message: 'unknown flag (see --help)' });
-      continue;
-    }
-    if (eq >= 0) {
-      values[spec.path] = arg.slice(eq + 1);
-    } else if (spec.boolean) {
-      values[spec.path] = true;
-    } else if (i + 1 < argv.length && !isFlag(argv[i + 1])) {
-      values[spec.path] = argv[++i];
-    } else {
-      problems.push({ key: `--${name}`, message: 'needs a value' });
-    }
+    rest = resumeAt === undefined ? [] : rest.slice(resumeAt);
   }
   return { values, problems, help };
 }

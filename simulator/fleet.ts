@@ -1,7 +1,7 @@
 import type { AnomalySettings } from './anomaly';
 import { VirtualDevice, type DeviceBehaviour, type Emission } from './device';
 import type { FaultSettings } from './faults';
-import type { EventSink } from './ground-truth';
+import type { EventSink } from '../schemas/ground-truth';
 import { MinHeap } from './heap';
 import { createProfile, deviceId } from './profile';
 

@@ -1,7 +1,7 @@
 import { expectedHumidity, expectedTemperature } from './climate';
 import type { Emission } from './device';
 import { generateFleet, type FleetPlan } from './fleet';
-import type { GroundTruthEvent } from './ground-truth';
+import type { GroundTruthEvent } from '../schemas/ground-truth';
 import { resolveConfig } from './options';
 import { toFleetPlan } from './plan';
 import { createProfile } from './profile';
@@ -30,7 +30,9 @@ describe('injected anomalies and their ground truth', () => {
   const clean = run(plan(fleet));
   const cleanBy = new Map(clean.emissions.map((e) => [key(e.reading.device_id, e.reading.timeMs), e.reading]));
   const readingsOf = (device: string, from: number, to: number) =>
-    anomalous.emissions.filter((e) => e.reading.device_id === device && e.reading.timeMs >= from && e.reading.timeMs <= to).map((e) => e.reading);
+    anomalous.emissions
+      .filter((e) => e.reading.device_id === device && e.reading.timeMs >= from && e.reading.timeMs <= to)
+      .map((e) => e.reading);
 
   it('injects every kind, on both metrics', () => {
     const kinds = new Set(anomalous.events.map((e) => `${e.kind}/${e.metric}`));
@@ -40,7 +42,8 @@ describe('injected anomalies and their ground truth', () => {
 
   it('changes only readings that ground truth covers', () => {
     const covered = new Set<string>();
-    for (const ev of anomalous.events) for (const r of readingsOf(ev.device_id, ev.start_ms, ev.end_ms)) covered.add(key(r.device_id, r.timeMs));
+    for (const ev of anomalous.events)
+      for (const r of readingsOf(ev.device_id, ev.start_ms, ev.end_ms)) covered.add(key(r.device_id, r.timeMs));
     for (const { reading } of anomalous.emissions) {
       const c = cleanBy.get(key(reading.device_id, reading.timeMs))!;
       if (reading.temperature !== c.temperature || reading.humidity !== c.humidity) {
@@ -103,8 +106,20 @@ describe('injected anomalies and their ground truth', () => {
   it('writes every field on every line', () => {
     for (const ev of anomalous.events) {
       expect(Object.keys(ev)).toEqual([
-        'device_id', 'kind', 'metric', 'start', 'end', 'start_ms', 'end_ms', 'readings', 'seq',
-        'magnitude_sigma', 'sigma', 'expected', 'value', 'delay_ms',
+        'device_id',
+        'kind',
+        'metric',
+        'start',
+        'end',
+        'start_ms',
+        'end_ms',
+        'readings',
+        'seq',
+        'magnitude_sigma',
+        'sigma',
+        'expected',
+        'value',
+        'delay_ms',
       ]);
       expect(Date.parse(ev.start)).toBe(ev.start_ms);
     }

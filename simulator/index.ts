@@ -8,7 +8,7 @@ export { generateFleet, type FleetPlan } from './fleet';
 export { parseArgs, resolveConfig, simulatorSchema, type SimulatorConfig } from './options';
 export { toFleetPlan } from './plan';
 export { encodePayload } from './payload';
-export type { GroundTruthEvent } from './ground-truth';
+export type { GroundTruthEvent } from '../schemas/ground-truth';
 export type { Emission, SimReading } from './device';
 
 /**

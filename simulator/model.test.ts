@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { expectedTemperature } from './climate';
 import type { Emission } from './device';
 import { generateFleet, type FleetPlan } from './fleet';
-import type { GroundTruthEvent } from './ground-truth';
+import type { GroundTruthEvent } from '../schemas/ground-truth';
 import { resolveConfig } from './options';
 import { toFleetPlan } from './plan';
 import { FIRMWARE_VERSIONS, createProfile } from './profile';
@@ -163,7 +163,7 @@ describe('fleet model', () => {
     expect([...firmware].sort()).toEqual([...FIRMWARE_VERSIONS].sort());
   });
 
-  it('follows a 24 h temperature cycle peaking at the device\'s own hour', () => {
+  it("follows a 24 h temperature cycle peaking at the device's own hour", () => {
     const p = plan({ 'fleet.deviceCount': 6, 'fleet.interval': 300, 'fleet.duration': 2 * 86_400 });
     const { emissions } = run(p);
     for (const [id, list] of byDevice(emissions)) {
@@ -183,7 +183,10 @@ describe('fleet model', () => {
   it('moves humidity against temperature', () => {
     const { emissions } = run(plan({ 'fleet.deviceCount': 10, 'fleet.interval': 300, 'fleet.duration': 86_400 }));
     for (const list of byDevice(emissions).values()) {
-      const r = pearson(list.map((e) => e.reading.temperature), list.map((e) => e.reading.humidity));
+      const r = pearson(
+        list.map((e) => e.reading.temperature),
+        list.map((e) => e.reading.humidity),
+      );
       expect(r).toBeLessThan(-0.5);
     }
   });

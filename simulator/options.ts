@@ -1,7 +1,7 @@
 import convict from 'convict';
 import { loadConfig, mqttSchema } from '../lib/config';
 import { ConfigError } from '../lib/errors';
-import type { AnomalyKind } from './ground-truth';
+import type { AnomalyKind } from '../schemas/ground-truth';
 import { TIMESTAMP_FORMATS, type TimestampFormat } from './payload';
 import { flagsOf, parseFlags } from './flags';
 
@@ -15,6 +15,11 @@ export interface SimulatorConfig {
     port: number;
     username: string;
     password: string;
+    tls: boolean;
+    caFile: string;
+    certFile: string;
+    keyFile: string;
+    serverName: string;
     topic: string;
     perDeviceTopics: boolean;
     qos: 0 | 1;
@@ -90,7 +95,11 @@ convict.addFormat({
       throw new Error(`must be a comma-separated list of ${ANOMALY_KINDS.join(', ')} (empty for none)`);
     }
   },
-  coerce: (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean),
+  coerce: (v: string) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
 });
 
 export const simulatorSchema: convict.Schema<SimulatorConfig> = {
@@ -99,52 +108,250 @@ export const simulatorSchema: convict.Schema<SimulatorConfig> = {
     port: { ...mqttSchema.port, arg: 'port' },
     username: { ...mqttSchema.username, arg: 'username' },
     password: { ...mqttSchema.password, arg: 'password' },
-    topic: { doc: 'Topic all devices publish to', format: 'sim-mqtt-topic', default: 'portfolio/telemetry', env: 'MQTT_TOPIC', arg: 'topic' },
-    perDeviceTopics: { doc: 'Publish to devices/<id>/telemetry instead of the shared topic', format: Boolean, default: false, env: 'SIM_PER_DEVICE_TOPICS', arg: 'per-device-topics' },
+    tls: { ...mqttSchema.tls, arg: 'tls' },
+    caFile: { ...mqttSchema.caFile, arg: 'ca-file' },
+    certFile: { ...mqttSchema.certFile, arg: 'cert-file' },
+    keyFile: { ...mqttSchema.keyFile, arg: 'key-file' },
+    serverName: { ...mqttSchema.serverName, arg: 'server-name' },
+    topic: {
+      doc: 'Topic all devices publish to',
+      format: 'sim-mqtt-topic',
+      default: 'portfolio/telemetry',
+      env: 'MQTT_TOPIC',
+      arg: 'topic',
+    },
+    perDeviceTopics: {
+      doc: 'Publish to devices/<id>/telemetry instead of the shared topic',
+      format: 'boolean-text',
+      default: false,
+      env: 'SIM_PER_DEVICE_TOPICS',
+      arg: 'per-device-topics',
+    },
     qos: { doc: 'MQTT QoS of each publish (1: wait for PUBACK)', format: 'sim-qos', default: 1, env: 'MQTT_QOS', arg: 'qos' },
-    version: { doc: 'MQTT protocol version: 4 is 3.1.1 (the seed), 5 is MQTT 5', format: 'sim-mqtt-version', default: 4, env: 'MQTT_VERSION', arg: 'mqtt-version' },
+    version: {
+      doc: 'MQTT protocol version: 4 is 3.1.1 (the seed), 5 is MQTT 5',
+      format: 'sim-mqtt-version',
+      default: 4,
+      env: 'MQTT_VERSION',
+      arg: 'mqtt-version',
+    },
     clientId: { doc: 'MQTT client id (empty: iot-sim-<random>)', format: String, default: '', env: 'SIM_CLIENT_ID', arg: 'client-id' },
-    inflight: { doc: 'Most publishes awaiting PUBACK at once (capped by an MQTT 5 broker\'s Receive Maximum)', format: 'positive-int', default: 1000, env: 'SIM_INFLIGHT', arg: 'inflight' },
-    reconnectMin: { doc: 'First reconnect delay, s (doubles per failed attempt, with jitter)', format: 'positive-number', default: 0.5, env: 'SIM_RECONNECT_MIN', arg: 'reconnect-min' },
-    reconnectMax: { doc: 'Longest reconnect delay, s', format: 'positive-number', default: 30, env: 'SIM_RECONNECT_MAX', arg: 'reconnect-max' },
-    drainTimeout: { doc: 'On stop, how long to wait for outstanding PUBACKs, s', format: 'positive-number', default: 30, env: 'SIM_DRAIN_TIMEOUT', arg: 'drain-timeout' },
+    inflight: {
+      doc: "Most publishes awaiting PUBACK at once (capped by an MQTT 5 broker's Receive Maximum)",
+      format: 'positive-int',
+      default: 1000,
+      env: 'SIM_INFLIGHT',
+      arg: 'inflight',
+    },
+    reconnectMin: {
+      doc: 'First reconnect delay, s (doubles per failed attempt, with jitter)',
+      format: 'positive-number',
+      default: 0.5,
+      env: 'SIM_RECONNECT_MIN',
+      arg: 'reconnect-min',
+    },
+    reconnectMax: {
+      doc: 'Longest reconnect delay, s',
+      format: 'positive-number',
+      default: 30,
+      env: 'SIM_RECONNECT_MAX',
+      arg: 'reconnect-max',
+    },
+    drainTimeout: {
+      doc: 'On stop, how long to wait for outstanding PUBACKs, s',
+      format: 'positive-number',
+      default: 30,
+      env: 'SIM_DRAIN_TIMEOUT',
+      arg: 'drain-timeout',
+    },
   },
   fleet: {
     deviceCount: { doc: 'Number of virtual devices', format: 'positive-int', default: 10, env: 'DEVICE_COUNT', arg: 'device-count' },
-    interval: { doc: 'Seconds between one device\'s readings (fractions allowed)', format: 'positive-number', default: 5, env: 'INTERVAL', arg: 'interval' },
-    rate: { doc: 'Total readings/s across the fleet; if set, interval = device-count / rate', format: 'sim-non-negative', default: 0, env: 'SIM_RATE', arg: 'rate' },
-    idPrefix: { doc: 'Device id prefix (ids are <prefix>001, <prefix>002, ...)', format: String, default: 'device-', env: 'SIM_ID_PREFIX', arg: 'id-prefix' },
-    seed: { doc: 'Seed of the model; the same seed gives the same readings (unset: random, logged)', format: 'sim-seed', default: null, nullable: true, env: 'SIM_SEED', arg: 'seed' },
-    count: { doc: 'Readings per device, then exit (0: no limit)', format: 'sim-non-negative-int', default: 0, env: 'SIM_COUNT', arg: 'count' },
-    duration: { doc: 'Simulated seconds to run, then exit (0: no limit)', format: 'sim-non-negative', default: 0, env: 'SIM_DURATION', arg: 'duration' },
-    start: { doc: 'Device time of the first reading, ISO 8601 (empty: now)', format: 'sim-iso-time', default: '', env: 'SIM_START', arg: 'start' },
+    interval: {
+      doc: "Seconds between one device's readings (fractions allowed)",
+      format: 'positive-number',
+      default: 5,
+      env: 'INTERVAL',
+      arg: 'interval',
+    },
+    rate: {
+      doc: 'Total readings/s across the fleet; if set, interval = device-count / rate',
+      format: 'sim-non-negative',
+      default: 0,
+      env: 'SIM_RATE',
+      arg: 'rate',
+    },
+    idPrefix: {
+      doc: 'Device id prefix (ids are <prefix>001, <prefix>002, ...)',
+      format: String,
+      default: 'device-',
+      env: 'SIM_ID_PREFIX',
+      arg: 'id-prefix',
+    },
+    seed: {
+      doc: 'Seed of the model; the same seed gives the same readings (unset: random, logged)',
+      format: 'sim-seed',
+      default: null,
+      nullable: true,
+      env: 'SIM_SEED',
+      arg: 'seed',
+    },
+    count: {
+      doc: 'Readings per device, then exit (0: no limit)',
+      format: 'sim-non-negative-int',
+      default: 0,
+      env: 'SIM_COUNT',
+      arg: 'count',
+    },
+    duration: {
+      doc: 'Simulated seconds to run, then exit (0: no limit)',
+      format: 'sim-non-negative',
+      default: 0,
+      env: 'SIM_DURATION',
+      arg: 'duration',
+    },
+    start: {
+      doc: 'Device time of the first reading, ISO 8601 (empty: now)',
+      format: 'sim-iso-time',
+      default: '',
+      env: 'SIM_START',
+      arg: 'start',
+    },
     speedup: { doc: 'Simulated seconds per wall-clock second', format: 'positive-number', default: 1, env: 'SIM_SPEEDUP', arg: 'speedup' },
-    noWait: { doc: 'Publish as fast as the broker acknowledges; timestamps still step by interval', format: Boolean, default: false, env: 'SIM_NO_WAIT', arg: 'no-wait' },
-    withSeq: { doc: 'Add a per-device seq counter field (gaps show dropped readings)', format: Boolean, default: false, env: 'SIM_WITH_SEQ', arg: 'with-seq' },
-    timestampFormat: { doc: 'timestamp field: s.ms (epoch s with ms fraction), s, ms or iso', format: [...TIMESTAMP_FORMATS], default: 's.ms', env: 'SIM_TIMESTAMP_FORMAT', arg: 'timestamp-format' },
-    batch: { doc: 'Readings per MQTT message: a gateway per group of N devices publishes their readings as one JSON array (1: one reading per message)', format: 'positive-int', default: 1, env: 'SIM_BATCH', arg: 'batch' },
+    noWait: {
+      doc: 'Publish as fast as the broker acknowledges; timestamps still step by interval',
+      format: 'boolean-text',
+      default: false,
+      env: 'SIM_NO_WAIT',
+      arg: 'no-wait',
+    },
+    withSeq: {
+      doc: 'Add a per-device seq counter field (gaps show dropped readings)',
+      format: 'boolean-text',
+      default: false,
+      env: 'SIM_WITH_SEQ',
+      arg: 'with-seq',
+    },
+    timestampFormat: {
+      doc: 'timestamp field: s.ms (epoch s with ms fraction), s, ms or iso',
+      format: [...TIMESTAMP_FORMATS],
+      default: 's.ms',
+      env: 'SIM_TIMESTAMP_FORMAT',
+      arg: 'timestamp-format',
+    },
+    batch: {
+      doc: 'Readings per MQTT message: a gateway per group of N devices publishes their readings as one JSON array (1: one reading per message)',
+      format: 'positive-int',
+      default: 1,
+      env: 'SIM_BATCH',
+      arg: 'batch',
+    },
   },
   anomalies: {
-    rate: { doc: 'Probability per reading that an anomaly starts', format: 'sim-probability', default: 0.001, env: 'SIM_ANOMALY_RATE', arg: 'anomaly-rate' },
-    kinds: { doc: 'Anomaly kinds to inject: spike, stuck, drift', format: 'sim-anomaly-kinds', default: ['spike', 'stuck', 'drift'], env: 'SIM_ANOMALY_KINDS', arg: 'anomaly-kinds' },
-    spikeSigma: { doc: `Spike size in σ of the device's noise (>= ${MIN_SPIKE_SIGMA})`, format: 'sim-spike-sigma', default: 6, env: 'SIM_SPIKE_SIGMA', arg: 'spike-sigma' },
-    driftSigma: { doc: 'Drift offset at its last reading, in σ', format: 'positive-number', default: 8, env: 'SIM_DRIFT_SIGMA', arg: 'drift-sigma' },
-    length: { doc: 'Readings a stuck sensor or a drift lasts', format: 'positive-int', default: 30, env: 'SIM_ANOMALY_LENGTH', arg: 'anomaly-length' },
+    rate: {
+      doc: 'Probability per reading that an anomaly starts',
+      format: 'sim-probability',
+      default: 0.001,
+      env: 'SIM_ANOMALY_RATE',
+      arg: 'anomaly-rate',
+    },
+    kinds: {
+      doc: 'Anomaly kinds to inject: spike, stuck, drift',
+      format: 'sim-anomaly-kinds',
+      default: ['spike', 'stuck', 'drift'],
+      env: 'SIM_ANOMALY_KINDS',
+      arg: 'anomaly-kinds',
+    },
+    spikeSigma: {
+      doc: `Spike size in σ of the device's noise (>= ${MIN_SPIKE_SIGMA})`,
+      format: 'sim-spike-sigma',
+      default: 6,
+      env: 'SIM_SPIKE_SIGMA',
+      arg: 'spike-sigma',
+    },
+    driftSigma: {
+      doc: 'Drift offset at its last reading, in σ',
+      format: 'positive-number',
+      default: 8,
+      env: 'SIM_DRIFT_SIGMA',
+      arg: 'drift-sigma',
+    },
+    length: {
+      doc: 'Readings a stuck sensor or a drift lasts',
+      format: 'positive-int',
+      default: 30,
+      env: 'SIM_ANOMALY_LENGTH',
+      arg: 'anomaly-length',
+    },
   },
   dropouts: {
-    rate: { doc: 'Probability per reading slot that a device goes silent', format: 'sim-probability', default: 0.0005, env: 'SIM_DROPOUT_RATE', arg: 'dropout-rate' },
-    duration: { doc: 'Mean length of a dropout, s (exponentially distributed)', format: 'positive-number', default: 300, env: 'SIM_DROPOUT_DURATION', arg: 'dropout-duration' },
+    rate: {
+      doc: 'Probability per reading slot that a device goes silent',
+      format: 'sim-probability',
+      default: 0.0005,
+      env: 'SIM_DROPOUT_RATE',
+      arg: 'dropout-rate',
+    },
+    duration: {
+      doc: 'Mean length of a dropout, s (exponentially distributed)',
+      format: 'positive-number',
+      default: 300,
+      env: 'SIM_DROPOUT_DURATION',
+      arg: 'dropout-duration',
+    },
   },
   faults: {
-    lateRate: { doc: 'Probability per reading of being sent late', format: 'sim-probability', default: 0, env: 'SIM_LATE_RATE', arg: 'late-rate' },
-    lateDelay: { doc: 'How late a late reading is sent, s', format: 'positive-number', default: 30, env: 'SIM_LATE_DELAY', arg: 'late-delay' },
-    outOfOrderRate: { doc: 'Probability per reading of being sent after the next one', format: 'sim-probability', default: 0, env: 'SIM_OUT_OF_ORDER_RATE', arg: 'out-of-order-rate' },
-    duplicateRate: { doc: 'Probability per reading of being sent twice (same device and timestamp)', format: 'sim-probability', default: 0, env: 'SIM_DUPLICATE_RATE', arg: 'duplicate-rate' },
-    dropRate: { doc: 'Probability per reading of being lost (a seq gap)', format: 'sim-probability', default: 0, env: 'SIM_DROP_RATE', arg: 'drop-rate' },
+    lateRate: {
+      doc: 'Probability per reading of being sent late',
+      format: 'sim-probability',
+      default: 0,
+      env: 'SIM_LATE_RATE',
+      arg: 'late-rate',
+    },
+    lateDelay: {
+      doc: 'How late a late reading is sent, s',
+      format: 'positive-number',
+      default: 30,
+      env: 'SIM_LATE_DELAY',
+      arg: 'late-delay',
+    },
+    outOfOrderRate: {
+      doc: 'Probability per reading of being sent after the next one',
+      format: 'sim-probability',
+      default: 0,
+      env: 'SIM_OUT_OF_ORDER_RATE',
+      arg: 'out-of-order-rate',
+    },
+    duplicateRate: {
+      doc: 'Probability per reading of being sent twice (same device and timestamp)',
+      format: 'sim-probability',
+      default: 0,
+      env: 'SIM_DUPLICATE_RATE',
+      arg: 'duplicate-rate',
+    },
+    dropRate: {
+      doc: 'Probability per reading of being lost (a seq gap)',
+      format: 'sim-probability',
+      default: 0,
+      env: 'SIM_DROP_RATE',
+      arg: 'drop-rate',
+    },
   },
   output: {
-    groundTruth: { doc: 'Write injected anomalies, dropouts and faults to this JSONL file', format: String, default: '', env: 'SIM_GROUND_TRUTH', arg: 'ground-truth' },
-    progress: { doc: 'Print a progress line every second (always on when stderr is a terminal)', format: Boolean, default: false, env: 'SIM_PROGRESS', arg: 'progress' },
+    groundTruth: {
+      doc: 'Write injected anomalies, dropouts and faults to this JSONL file',
+      format: String,
+      default: '',
+      env: 'SIM_GROUND_TRUTH',
+      arg: 'ground-truth',
+    },
+    progress: {
+      doc: 'Print a progress line every second (always on when stderr is a terminal)',
+      format: 'boolean-text',
+      default: false,
+      env: 'SIM_PROGRESS',
+      arg: 'progress',
+    },
   },
 };
 
@@ -165,11 +372,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
 }
 
 /** Validates overrides (config paths such as `fleet.deviceCount`) over env and defaults. */
-export function resolveConfig(
-  overrides: Record<string, unknown>,
-  env: NodeJS.ProcessEnv = {},
-  earlier: Problem[] = [],
-): SimulatorConfig {
+export function resolveConfig(overrides: Record<string, unknown>, env: NodeJS.ProcessEnv = {}, earlier: Problem[] = []): SimulatorConfig {
   const problems = [...earlier];
   let config: SimulatorConfig | undefined;
   try {
@@ -199,14 +402,20 @@ function crossChecks(c: SimulatorConfig, overrides: Record<string, unknown>): Pr
   if (interval < 0.001) {
     problems.push({ key: intervalKey, message: `gives an interval of ${interval} s; readings of one device need >= 1 ms between them` });
   } else if (c.fleet.timestampFormat === 's' && interval < 1) {
-    problems.push({ key: intervalKey, message: `gives an interval of ${interval} s, below the 1 s precision of --timestamp-format s (readings would share a timestamp)` });
+    problems.push({
+      key: intervalKey,
+      message: `gives an interval of ${interval} s, below the 1 s precision of --timestamp-format s (readings would share a timestamp)`,
+    });
   }
   const f = c.faults;
   if (f.lateRate + f.outOfOrderRate + f.duplicateRate + f.dropRate > 1) {
     problems.push({ key: key('faults.dropRate'), message: 'late, out-of-order, duplicate and drop rates must add up to at most 1' });
   }
   if (c.fleet.batch > 1 && c.mqtt.perDeviceTopics) {
-    problems.push({ key: key('fleet.batch'), message: 'a gateway batch holds several devices, so it cannot go to one device\'s topic (drop --per-device-topics)' });
+    problems.push({
+      key: key('fleet.batch'),
+      message: "a gateway batch holds several devices, so it cannot go to one device's topic (drop --per-device-topics)",
+    });
   }
   if (c.mqtt.reconnectMin > c.mqtt.reconnectMax) {
     problems.push({ key: key('mqtt.reconnectMin'), message: 'must not exceed the longest reconnect delay' });

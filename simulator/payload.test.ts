@@ -13,7 +13,7 @@ const reading: SimReading = {
 };
 
 describe('payload', () => {
-  it('is the seed\'s JSON, fields in the seed\'s order', () => {
+  it("is the seed's JSON, fields in the seed's order", () => {
     expect(JSON.parse(encodePayload(reading, 's.ms', false))).toEqual({
       device_id: 'device-001',
       firmware: '1.0.0',
@@ -23,7 +23,13 @@ describe('payload', () => {
       timestamp: 1732800000.123,
     });
     expect(Object.keys(JSON.parse(encodePayload(reading, 's.ms', true)))).toEqual([
-      'device_id', 'firmware', 'temperature', 'humidity', 'battery', 'timestamp', 'seq',
+      'device_id',
+      'firmware',
+      'temperature',
+      'humidity',
+      'battery',
+      'timestamp',
+      'seq',
     ]);
   });
 
@@ -49,13 +55,19 @@ describe('payload', () => {
       fc.property(fc.string(), fc.string(), (id, firmware) => {
         const r = { ...reading, device_id: id, firmware };
         expect(JSON.parse(encodePayload(r, 'ms', true))).toEqual({
-          device_id: id, firmware, temperature: 25.5, humidity: 60, battery: 85, timestamp: r.timeMs, seq: 7,
+          device_id: id,
+          firmware,
+          temperature: 25.5,
+          humidity: 60,
+          battery: 85,
+          timestamp: r.timeMs,
+          seq: 7,
         });
       }),
     );
   });
 
-  it('picks the shared topic or the device\'s own', () => {
+  it("picks the shared topic or the device's own", () => {
     expect(topicFor('device-001', 'portfolio/telemetry', false)).toBe('portfolio/telemetry');
     expect(topicFor('device-001', 'portfolio/telemetry', true)).toBe('devices/device-001/telemetry');
   });

@@ -1,13 +1,17 @@
+import type { ConnectionOptions } from 'node:tls';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from '../lib/log';
 import { ConnectionError } from '../lib/errors';
-import { backoffDelay, type BackoffPolicy } from './backoff';
+import { describeTlsError } from '../lib/mqtt-tls';
+import { backoffDelay, type BackoffPolicy } from '../lib/backoff';
 
 export interface PublisherOptions {
   host: string;
   port: number;
   username?: string;
   password?: string;
+  /** TLS options (lib/mqtt-tls.ts), or none for plain TCP. */
+  tls?: ConnectionOptions;
   clientId: string;
   /** 4 = MQTT 3.1.1, 5 = MQTT 5. */
   protocolVersion: 4 | 5;
@@ -44,7 +48,8 @@ export class Publisher {
     const clientOptions: IClientOptions = {
       host: options.host,
       port: options.port,
-      protocol: 'mqtt',
+      protocol: options.tls ? 'mqtts' : 'mqtt',
+      ...(options.tls as Partial<IClientOptions>),
       protocolVersion: options.protocolVersion,
       clientId: options.clientId,
       username: options.username || undefined,
@@ -63,7 +68,8 @@ export class Publisher {
 
     client.on('error', (err) => {
       // Refused connections repeat while the broker is down; say it once per outage.
-      if (!warnedOffline) log.warn({ err: err.message }, 'MQTT connection error; retrying with backoff');
+      if (!warnedOffline)
+        log.warn({ err: describeTlsError(err as NodeJS.ErrnoException) ?? err.message }, 'MQTT connection error; retrying with backoff');
       warnedOffline = true;
     });
     client.on('reconnect', () => {
@@ -134,10 +140,7 @@ export class Publisher {
       const left = deadline - Date.now();
       if (left <= 0) return false;
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        new Promise<void>((r) => this.waiters.push(r)),
-        new Promise<void>((r) => (timer = setTimeout(r, left))),
-      ]);
+      await Promise.race([new Promise<void>((r) => this.waiters.push(r)), new Promise<void>((r) => (timer = setTimeout(r, left)))]);
       clearTimeout(timer);
     }
     return true;

@@ -3,8 +3,9 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger, type Logger } from '../lib/log';
+import { mqttTlsOptions } from '../lib/mqtt-tls';
 import { generateFleet } from './fleet';
-import { toJsonLine, type GroundTruthEvent } from './ground-truth';
+import { toJsonLine, type GroundTruthEvent } from '../schemas/ground-truth';
 import { effectiveInterval, resolveConfig, type SimulatorConfig } from './options';
 import { Pacer } from './pacer';
 import { encodePayload, topicFor } from './payload';
@@ -88,8 +89,18 @@ export async function runSimulation(config: SimulatorConfig, hooks: RunHooks = {
     groundTruth?.write(toJsonLine(event));
   };
 
+  const tls = mqttTlsOptions(mqtt);
   log.info(
-    { seed, devices: plan.deviceCount, intervalSeconds: plan.intervalMs / 1000, broker: `${mqtt.broker}:${mqtt.port}`, topic: mqtt.perDeviceTopics ? 'devices/<id>/telemetry' : mqtt.topic, qos: mqtt.qos, count: fleet.count || null, duration: fleet.duration || null },
+    {
+      seed,
+      devices: plan.deviceCount,
+      intervalSeconds: plan.intervalMs / 1000,
+      broker: `${mqtt.broker}:${mqtt.port}`,
+      topic: mqtt.perDeviceTopics ? 'devices/<id>/telemetry' : mqtt.topic,
+      qos: mqtt.qos,
+      count: fleet.count || null,
+      duration: fleet.duration || null,
+    },
     'simulator starting',
   );
   const publisher = await Publisher.connect(
@@ -98,6 +109,7 @@ export async function runSimulation(config: SimulatorConfig, hooks: RunHooks = {
       port: mqtt.port,
       username: mqtt.username,
       password: mqtt.password,
+      tls,
       clientId: mqtt.clientId || `iot-sim-${randomBytes(4).toString('hex')}`,
       protocolVersion: mqtt.version,
       qos: mqtt.qos,
@@ -149,7 +161,11 @@ export async function runSimulation(config: SimulatorConfig, hooks: RunHooks = {
   };
   const gateways = fleet.batch > 1 ? new Gateways<{ emission: Emission; payload: string }>(fleet.batch) : null;
   const publishBatch = (batch: Batch<{ emission: Emission; payload: string }>) =>
-    publish(mqtt.topic, batchPayload(batch.items.map((i) => i.payload)), batch.items.map((i) => i.emission));
+    publish(
+      mqtt.topic,
+      batchPayload(batch.items.map((i) => i.payload)),
+      batch.items.map((i) => i.emission),
+    );
 
   const pacer = new Pacer(plan.startMs, wallStartMs, fleet.speedup, fleet.noWait);
   const signal = hooks.signal;

@@ -5,9 +5,9 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { IClientOptions, MqttClient } from 'mqtt';
 import { telemetrySchemaText } from '../schemas';
-import { createTestTopics, readTopic, telemetryCodec } from './support/kafka';
-import { ServiceProcess } from './support/service-process';
-import { waitUntil } from './support/wait';
+import { createTestTopics, readTopic, telemetryCodec } from '../testkit/kafka';
+import { ServiceProcess } from '../testkit/service-process';
+import { waitUntil } from '../testkit/wait';
 
 /**
  * deploy/mosquitto/mosquitto-secure.conf and its acl, on a Mosquitto of the test's own (a free
@@ -56,7 +56,8 @@ describe('Mosquitto with passwords and per-device ACLs', () => {
     });
   }
 
-  const as = (user: keyof typeof USERS, protocolVersion: 4 | 5 = 5) => connect({ username: user, password: USERS[user], protocolVersion, clientId: `${user}-${clients.length}` });
+  const as = (user: keyof typeof USERS, protocolVersion: 4 | 5 = 5) =>
+    connect({ username: user, password: USERS[user], protocolVersion, clientId: `${user}-${clients.length}` });
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'mosquitto-secure-'));
@@ -157,8 +158,13 @@ describe('Mosquitto with passwords and per-device ACLs', () => {
     const topics = await createTestTopics('access');
     writeFileSync(join(dir, 'bridge-password'), `${USERS['iot-bridge']}\n`);
     const bridge = new ServiceProcess('bridge', [], {
-      ...topics.env, MQTT_BROKER: '127.0.0.1', MQTT_PORT: String(port), MQTT_USERNAME: 'iot-bridge',
-      MQTT_PASSWORD: '', MQTT_PASSWORD_FILE: join(dir, 'bridge-password'), BRIDGE_CLIENT_ID: `bridge-${topics.telemetry}`,
+      ...topics.env,
+      MQTT_BROKER: '127.0.0.1',
+      MQTT_PORT: String(port),
+      MQTT_USERNAME: 'iot-bridge',
+      MQTT_PASSWORD: '',
+      MQTT_PASSWORD_FILE: join(dir, 'bridge-password'),
+      BRIDGE_CLIENT_ID: `bridge-${topics.telemetry}`,
     });
     try {
       await bridge.waitForLog(/bridge running/);

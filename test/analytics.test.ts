@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { InvalidArgumentError, IoTAnalytics, SchemaMissingError } from '../analytics';
-import { insertReadings, Reading } from '../db/seed-queries';
-import { createMigratedDatabase, createTestDatabase, TestDatabase } from './support/pg';
+import type { TelemetryRow } from '../schemas';
+import { insertReadings } from '../testkit/seed-queries';
+import { createMigratedDatabase, createTestDatabase, TestDatabase } from '../testkit/pg';
 
 /**
  * IoTAnalytics and `iot-pipeline analytics` against the PostgreSQL of the environment. The
@@ -30,7 +31,13 @@ const at = (msAgo: number) => new Date(now - msAgo);
 const rnd = random(20240611);
 /** Normally distributed (Box–Muller), so a 2σ threshold finds a few percent of the readings. */
 const gaussian = (mu: number, sigma: number) => mu + sigma * Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
-const reading = (device_id: string, msAgo: number, temperature: number | null, humidity: number | null, battery: number | null): Reading => ({
+const reading = (
+  device_id: string,
+  msAgo: number,
+  temperature: number | null,
+  humidity: number | null,
+  battery: number | null,
+): TelemetryRow => ({
   time: at(msAgo),
   device_id,
   firmware: '1.2.0',
@@ -42,7 +49,7 @@ const reading = (device_id: string, msAgo: number, temperature: number | null, h
 // device-a: a reading a minute for six hours, one outlier, and a few from 30 h ago (outside 24 h).
 // device-b: every two minutes for three hours, draining to 12 % battery, one reading without temperature.
 // device-c: went silent 45 minutes ago; once low on battery, then recharged.
-const batch: Reading[] = [];
+const batch: TelemetryRow[] = [];
 for (let i = 0; i < 360; i++) batch.push(reading('device-a', i * MINUTE + 30_000, gaussian(22, 0.5), 50 + rnd() * 10, 80 - i * 0.05));
 const outlier = reading('device-a', 90 * MINUTE + 45_000, 26.5, 55, 62);
 batch.push(outlier);
@@ -61,30 +68,32 @@ const all = [...batch, ...late];
 
 // ---- expectations, computed from the readings ----
 const within = (hours: number) => all.filter((r) => r.time.getTime() > now - hours * HOUR);
-const byDevice = (rs: Reading[]) => {
-  const m = new Map<string, Reading[]>();
+const byDevice = (rs: TelemetryRow[]) => {
+  const m = new Map<string, TelemetryRow[]>();
   for (const r of rs) m.set(r.device_id, [...(m.get(r.device_id) ?? []), r]);
   return new Map([...m].sort(([a], [b]) => (a < b ? -1 : 1)));
 };
-const values = (rs: Reading[], metric: 'temperature' | 'humidity' | 'battery') => rs.map((r) => r[metric]).filter((v): v is number => v !== null);
+const values = (rs: TelemetryRow[], metric: 'temperature' | 'humidity' | 'battery') =>
+  rs.map((r) => r[metric]).filter((v): v is number => v !== null);
 const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
 const sampleStddev = (xs: number[]) => Math.sqrt(xs.reduce((s, x) => s + (x - mean(xs)) ** 2, 0) / (xs.length - 1));
-const newestFirst = (a: Reading, b: Reading) => b.time.getTime() - a.time.getTime() || (a.device_id < b.device_id ? -1 : 1);
+const newestFirst = (a: TelemetryRow, b: TelemetryRow) => b.time.getTime() - a.time.getTime() || (a.device_id < b.device_id ? -1 : 1);
 
-function expectedAnomalies(threshold: number, hours: number): { reading: Reading; mean: number; stddev: number }[] {
-  const out: { reading: Reading; mean: number; stddev: number }[] = [];
+function expectedAnomalies(threshold: number, hours: number): { reading: TelemetryRow; mean: number; stddev: number }[] {
+  const out: { reading: TelemetryRow; mean: number; stddev: number }[] = [];
   for (const rs of byDevice(within(hours)).values()) {
     const ts = values(rs, 'temperature');
     const m = mean(ts);
     const sd = sampleStddev(ts);
-    for (const r of rs) if (r.temperature !== null && Math.abs(r.temperature - m) > threshold * sd) out.push({ reading: r, mean: m, stddev: sd });
+    for (const r of rs)
+      if (r.temperature !== null && Math.abs(r.temperature - m) > threshold * sd) out.push({ reading: r, mean: m, stddev: sd });
   }
   return out.sort((a, b) => newestFirst(a.reading, b.reading));
 }
 
 /** Buckets of `widthMs` (epoch-aligned, as time_bucket's default origin is for widths up to a day) of `rs`. */
-function expectedBuckets(rs: Reading[], widthMs: number) {
-  const m = new Map<string, Reading[]>();
+function expectedBuckets(rs: TelemetryRow[], widthMs: number) {
+  const m = new Map<string, TelemetryRow[]>();
   for (const r of rs) {
     const key = `${Math.floor(r.time.getTime() / widthMs) * widthMs}|${r.device_id}`;
     m.set(key, [...(m.get(key) ?? []), r]);
@@ -94,7 +103,13 @@ function expectedBuckets(rs: Reading[], widthMs: number) {
       const [bucket, deviceId] = key.split('|');
       const ts = values(group, 'temperature');
       const bs = values(group, 'battery');
-      return { bucket: Number(bucket), deviceId, readings: group.length, temperature: { avg: mean(ts), min: Math.min(...ts), max: Math.max(...ts) }, batteryMin: Math.min(...bs) };
+      return {
+        bucket: Number(bucket),
+        deviceId,
+        readings: group.length,
+        temperature: { avg: mean(ts), min: Math.min(...ts), max: Math.max(...ts) },
+        batteryMin: Math.min(...bs),
+      };
     })
     .sort((a, b) => b.bucket - a.bucket || (a.deviceId < b.deviceId ? -1 : 1));
 }
@@ -119,13 +134,26 @@ describe('IoTAnalytics on the environment PostgreSQL', () => {
 
   it('latest readings are the newest by device time, not the last to arrive', async () => {
     const latest = await analytics.latestReadings('device-a', 5);
-    const expected = all.filter((r) => r.device_id === 'device-a').sort(newestFirst).slice(0, 5);
+    const expected = all
+      .filter((r) => r.device_id === 'device-a')
+      .sort(newestFirst)
+      .slice(0, 5);
     expect(latest.map((r) => r.time.toISOString())).toEqual(expected.map((r) => r.time.toISOString()));
-    expect(latest[0]).toMatchObject({ deviceId: 'device-a', firmware: '1.2.0', temperature: expected[0].temperature, battery: expected[0].battery });
+    expect(latest[0]).toMatchObject({
+      deviceId: 'device-a',
+      firmware: '1.2.0',
+      temperature: expected[0].temperature,
+      battery: expected[0].battery,
+    });
     // the late reading sits where its device time puts it
     const lateA = late[0].time.toISOString();
     const all10 = (await analytics.latestReadings('device-a', 20)).map((r) => r.time.toISOString());
-    expect(all10.indexOf(lateA)).toBe(all.filter((r) => r.device_id === 'device-a').sort(newestFirst).findIndex((r) => r.time.toISOString() === lateA));
+    expect(all10.indexOf(lateA)).toBe(
+      all
+        .filter((r) => r.device_id === 'device-a')
+        .sort(newestFirst)
+        .findIndex((r) => r.time.toISOString() === lateA),
+    );
     expect(await analytics.latestReadings('no-such-device')).toEqual([]);
   });
 
@@ -134,7 +162,7 @@ describe('IoTAnalytics on the environment PostgreSQL', () => {
     const expected = byDevice(within(hours));
     expect(stats.map((s) => s.deviceId)).toEqual([...expected.keys()]);
     for (const s of stats) {
-      const rs = expected.get(s.deviceId) as Reading[];
+      const rs = expected.get(s.deviceId) as TelemetryRow[];
       expect(s.readings).toBe(rs.length);
       expect(s.lastSeen.toISOString()).toBe(rs.sort(newestFirst)[0].time.toISOString());
       expect(s.firstSeen.toISOString()).toBe(rs[rs.length - 1].time.toISOString());
@@ -157,7 +185,9 @@ describe('IoTAnalytics on the environment PostgreSQL', () => {
     const expected = expectedAnomalies(threshold, 24);
     const { total, anomalies } = await analytics.temperatureAnomalies({ thresholdStddev: threshold, limit: 1000 });
     expect(total).toBe(expected.length);
-    expect(anomalies.map((a) => [a.time.toISOString(), a.deviceId])).toEqual(expected.map((e) => [e.reading.time.toISOString(), e.reading.device_id]));
+    expect(anomalies.map((a) => [a.time.toISOString(), a.deviceId])).toEqual(
+      expected.map((e) => [e.reading.time.toISOString(), e.reading.device_id]),
+    );
     anomalies.forEach((a, i) => {
       expect(a.mean).toBeCloseTo(expected[i].mean, CLOSE);
       expect(a.stddev).toBeCloseTo(expected[i].stddev, CLOSE);
@@ -180,9 +210,13 @@ describe('IoTAnalytics on the environment PostgreSQL', () => {
   it('low battery: devices whose newest battery reading is below the threshold', async () => {
     const newest = [...byDevice(all.filter((r) => r.battery !== null)).values()].map((rs) => rs.sort(newestFirst)[0]);
     for (const threshold of [20, 70, 100]) {
-      const expected = newest.filter((r) => (r.battery as number) < threshold).sort((a, b) => (a.battery as number) - (b.battery as number));
+      const expected = newest
+        .filter((r) => (r.battery as number) < threshold)
+        .sort((a, b) => (a.battery as number) - (b.battery as number));
       const got = await analytics.lowBatteryDevices(threshold);
-      expect(got.map((d) => [d.deviceId, d.battery, d.time.toISOString()])).toEqual(expected.map((r) => [r.device_id, r.battery, r.time.toISOString()]));
+      expect(got.map((d) => [d.deviceId, d.battery, d.time.toISOString()])).toEqual(
+        expected.map((r) => [r.device_id, r.battery, r.time.toISOString()]),
+      );
     }
     // device-c's late 5 % reading and device-b's late 3 % one are older than their newest readings
     expect((await analytics.lowBatteryDevices()).map((d) => d.deviceId)).toEqual(['device-b']);
@@ -210,7 +244,9 @@ describe('IoTAnalytics on the environment PostgreSQL', () => {
     const series = await analytics.timeSeries({ bucket, hours: 7, source });
     expect(series.source).toBe(source);
     const expected = expectedBuckets(within(7), widthMs);
-    expect(series.points.map((p) => [p.bucket.getTime(), p.deviceId, p.readings])).toEqual(expected.map((e) => [e.bucket, e.deviceId, e.readings]));
+    expect(series.points.map((p) => [p.bucket.getTime(), p.deviceId, p.readings])).toEqual(
+      expected.map((e) => [e.bucket, e.deviceId, e.readings]),
+    );
     series.points.forEach((p, i) => {
       expect(p.temperature.avg).toBeCloseTo(expected[i].temperature.avg, CLOSE);
       expect(p.temperature.min).toBeCloseTo(expected[i].temperature.min, CLOSE);
@@ -222,7 +258,10 @@ describe('IoTAnalytics on the environment PostgreSQL', () => {
   it('time series: one device on request; the rollup rule picks the source by bucket and range', async () => {
     const series = await analytics.timeSeries({ bucket: '30 minutes', hours: 7, deviceId: 'device-b' });
     expect(series.points.map((p) => [p.bucket.getTime(), p.readings])).toEqual(
-      expectedBuckets(within(7).filter((r) => r.device_id === 'device-b'), 30 * MINUTE).map((e) => [e.bucket, e.readings]),
+      expectedBuckets(
+        within(7).filter((r) => r.device_id === 'device-b'),
+        30 * MINUTE,
+      ).map((e) => [e.bucket, e.readings]),
     );
     const long = await analytics.timeSeries({ bucket: '1 hour', hours: 48 });
     expect(long.source).toBe('device_telemetry_1h');
@@ -281,8 +320,18 @@ describe('IoTAnalytics on the environment PostgreSQL', () => {
       }
       const anomalies = expectedAnomalies(2, 24).length;
       expect(sections[2].split('\n')[0]).toBe(`Temperature anomalies (|z| > 2; newest ${Math.min(20, anomalies)} of ${anomalies})`);
-      expect(sections[3].split('\n').slice(3).map((l) => l.split(/\s+/)[0])).toEqual(['device-b']);
-      expect(sections[4].split('\n').slice(3).map((l) => l.split(/\s+/)[0])).toEqual(['device-c']);
+      expect(
+        sections[3]
+          .split('\n')
+          .slice(3)
+          .map((l) => l.split(/\s+/)[0]),
+      ).toEqual(['device-b']);
+      expect(
+        sections[4]
+          .split('\n')
+          .slice(3)
+          .map((l) => l.split(/\s+/)[0]),
+      ).toEqual(['device-c']);
     });
 
     it('--json with a device: the same figures for machines, and its latest readings', () => {

@@ -2,15 +2,19 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Admin, Producer } from 'kafkajs';
-import { groundTruthEvent, toJsonLine } from '../simulator/ground-truth';
+import { groundTruthEvent, toJsonLine } from '../schemas/ground-truth';
 import { Reading } from '../schemas';
-import { createTestTopics, groupLag, telemetryCodec, testKafka, TestTopics, uniqueName } from './support/kafka';
-import { ServiceProcess } from './support/service-process';
-import { waitUntil } from './support/wait';
+import { createTestTopics, groupLag, telemetryCodec, testKafka, TestTopics, uniqueName } from '../testkit/kafka';
+import { ServiceProcess } from '../testkit/service-process';
+import { waitUntil } from '../testkit/wait';
 
 const EVERY_MS = 5000;
 /** The stream of detector/backtest.test.ts: spikes scoring z ≈ 4.82, 9.77 and 29.47 over an alternating baseline. */
-const SPIKES = new Map([[100, 20.6], [150, 21.1], [200, 23.1]]);
+const SPIKES = new Map([
+  [100, 20.6],
+  [150, 21.1],
+  [200, 23.1],
+]);
 /** No silence alerts: the live detector judges silence by the wall clock, which a test cannot pin down. */
 const NO_SILENCE = { INACTIVE_AFTER_SECONDS: '86400', INACTIVE_MAX_SECONDS: '86400' };
 
@@ -45,7 +49,16 @@ describe('backtest', () => {
     const codec = await telemetryCodec(topics.telemetry);
     const readings = Array.from({ length: 250 }, (_, i): Reading => {
       const ms = t0 + i * EVERY_MS;
-      return { device_id: 'dev-1', time: ms * 1000, firmware: null, temperature: SPIKES.get(i) ?? (i % 2 === 0 ? 20.0 : 20.2), humidity: null, battery: null, seq: null, ingested_at: ms };
+      return {
+        device_id: 'dev-1',
+        time: ms * 1000,
+        firmware: null,
+        temperature: SPIKES.get(i) ?? (i % 2 === 0 ? 20.0 : 20.2),
+        humidity: null,
+        battery: null,
+        seq: null,
+        ingested_at: ms,
+      };
     });
     await producer.send({
       topic: topics.telemetry,
@@ -59,7 +72,23 @@ describe('backtest', () => {
     await waitUntil('the detector to commit every reading', async () => (await groupLag(admin, groupId, topics.telemetry)) === 0);
 
     const truth = join(tmpdir(), `${uniqueName('truth')}.jsonl`);
-    writeFileSync(truth, [100, 150, 200].map((i) => toJsonLine(groundTruthEvent({ device_id: 'dev-1', kind: 'spike', metric: 'temperature', start_ms: t0 + i * EVERY_MS, end_ms: t0 + i * EVERY_MS, readings: 1 }))).join(''));
+    writeFileSync(
+      truth,
+      [100, 150, 200]
+        .map((i) =>
+          toJsonLine(
+            groundTruthEvent({
+              device_id: 'dev-1',
+              kind: 'spike',
+              metric: 'temperature',
+              start_ms: t0 + i * EVERY_MS,
+              end_ms: t0 + i * EVERY_MS,
+              readings: 1,
+            }),
+          ),
+        )
+        .join(''),
+    );
     const range = ['--from', new Date(t0 + 50 * EVERY_MS).toISOString(), '--to', 'now', '--ground-truth', truth];
 
     const same = await backtest(range);
@@ -73,6 +102,10 @@ describe('backtest', () => {
     expect(strict.perKind.anomaly).toEqual({ onlyNew: 0, onlyOld: 1, both: 2 });
     expect(strict.onlyOld).toHaveLength(1);
     expect(strict.onlyOld[0]).toMatchObject({ kind: 'anomaly', device_id: 'dev-1', reading_time: (t0 + 100 * EVERY_MS) * 1000 });
-    expect(strict.truth).toMatchObject({ events: 3, new: { recall: { spike: { found: 2 } }, unexplained: 0 }, old: { recall: { spike: { found: 3 } }, unexplained: 0 } });
+    expect(strict.truth).toMatchObject({
+      events: 3,
+      new: { recall: { spike: { found: 2 } }, unexplained: 0 },
+      old: { recall: { spike: { found: 3 } }, unexplained: 0 },
+    });
   });
 });

@@ -1,17 +1,24 @@
 import { MqttClient } from 'mqtt';
 import { DLQ_HEADERS } from '../lib/dlq';
 import { Reading } from '../schemas';
-import { createTestTopics, header, readTopic, telemetryCodec, TestTopics } from './support/kafka';
-import { connectPublisher, publishQos1, testMqttTopics } from './support/mqtt';
-import { createMigratedDatabase } from './support/pg';
-import { ServiceProcess } from './support/service-process';
-import { waitUntil } from './support/wait';
+import { createTestTopics, header, readTopic, telemetryCodec, TestTopics } from '../testkit/kafka';
+import { connectPublisher, publishQos1, testMqttTopics } from '../testkit/mqtt';
+import { createMigratedDatabase } from '../testkit/pg';
+import { ServiceProcess } from '../testkit/service-process';
+import { waitUntil } from '../testkit/wait';
 
 const NOW_S = Math.floor(Date.now() / 1000);
 
 function payload(device: string, seq: number, extra: Record<string, unknown> = {}): string {
   return JSON.stringify({
-    device_id: device, firmware: '1.0.0', temperature: 21.5, humidity: 40, battery: 77, timestamp: NOW_S - 3600 + seq, seq, ...extra,
+    device_id: device,
+    firmware: '1.0.0',
+    temperature: 21.5,
+    humidity: 40,
+    battery: 77,
+    timestamp: NOW_S - 3600 + seq,
+    seq,
+    ...extra,
   });
 }
 
@@ -70,7 +77,12 @@ describe('bridge', () => {
     const codec = await telemetryCodec(topics.telemetry);
     const good = await readTopic(topics.telemetry, bad.length + 1);
     const readings = good.map((m) => codec.decode(m.value));
-    expect(readings.filter((r) => r.device_id === 'dev-good').map((r) => r.seq).sort()).toEqual(bad.map((_, i) => 100 + i));
+    expect(
+      readings
+        .filter((r) => r.device_id === 'dev-good')
+        .map((r) => r.seq)
+        .sort(),
+    ).toEqual(bad.map((_, i) => 100 + i));
     expect(readings.find((r) => r.device_id === 'dev-b')?.seq).toBe(200);
 
     expect(await bridge.metricValue('iot_bridge_messages_rejected_total')).toBe(bad.length);
@@ -182,9 +194,11 @@ describe('bridge', () => {
 
       const total = batches * size;
       const count = async () =>
-        (await db.pool.query<{ rows: number; identities: number; times: number }>(
-          'SELECT count(*)::int AS rows, count(DISTINCT (device_id, time))::int AS identities, count(DISTINCT time)::int AS times FROM device_telemetry',
-        )).rows[0];
+        (
+          await db.pool.query<{ rows: number; identities: number; times: number }>(
+            'SELECT count(*)::int AS rows, count(DISTINCT (device_id, time))::int AS identities, count(DISTINCT time)::int AS times FROM device_telemetry',
+          )
+        ).rows[0];
       await waitUntil(`${total} rows`, async () => (await count()).rows >= total, 120000);
       expect(await count()).toEqual({ rows: total, identities: total, times: total });
     } finally {
@@ -199,7 +213,9 @@ describe('bridge', () => {
       await startBridge({ ...group, BRIDGE_CLIENT_ID: `${mqttTopics.shareGroup}-b` }),
     ];
     const total = 2000;
-    await Promise.all(Array.from({ length: total }, (_, seq) => publishQos1(publisher, mqttTopics.shared, payload(`dev-${seq % 20}`, seq))));
+    await Promise.all(
+      Array.from({ length: total }, (_, seq) => publishQos1(publisher, mqttTopics.shared, payload(`dev-${seq % 20}`, seq))),
+    );
 
     const codec = await telemetryCodec(topics.telemetry);
     const messages = await readTopic(topics.telemetry, total, 120000);

@@ -58,7 +58,10 @@ describe('deploy/compose.yml', () => {
       .filter(([, s]) => !/^[a-z0-9./_-]+:[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(s.image ?? '') || s.image!.endsWith(':latest'))
       .map(([name, s]) => `${name}: ${s.image}`);
     expect(unpinned).toEqual([]);
-    const built = Object.entries(services).filter(([, s]) => s.build).map(([name]) => name).sort();
+    const built = Object.entries(services)
+      .filter(([, s]) => s.build)
+      .map(([name]) => name)
+      .sort();
     expect(built).toEqual(['bridge', 'detector', 'init', 'simulator', 'writer']);
     expect(new Set(built.map((n) => services[n].image))).toEqual(new Set(['iot-pipeline:local']));
   });
@@ -77,12 +80,15 @@ describe('deploy/compose.yml', () => {
     for (const [name, s] of Object.entries(services)) {
       for (const [dep, { condition }] of Object.entries(s.depends_on ?? {})) {
         if (!services[dep]) problems.push(`${name} depends on unknown ${dep}`);
-        else if (condition === 'service_healthy' && !services[dep].healthcheck) problems.push(`${name} waits for ${dep}'s health, which has no check`);
-        else if (!['service_healthy', 'service_completed_successfully'].includes(condition)) problems.push(`${name} → ${dep}: ${condition}`);
+        else if (condition === 'service_healthy' && !services[dep].healthcheck)
+          problems.push(`${name} waits for ${dep}'s health, which has no check`);
+        else if (!['service_healthy', 'service_completed_successfully'].includes(condition))
+          problems.push(`${name} → ${dep}: ${condition}`);
       }
     }
     expect(problems).toEqual([]);
-    for (const name of ['bridge', 'writer', 'detector']) expect(services[name].depends_on?.init).toEqual({ condition: 'service_completed_successfully' });
+    for (const name of ['bridge', 'writer', 'detector'])
+      expect(services[name].depends_on?.init).toEqual({ condition: 'service_completed_successfully' });
     expect(services.init.entrypoint?.join(' ')).toMatch(/cli\/index\.js migrate && node dist\/cli\/index\.js topics$/);
     expect(services.writer.deploy?.replicas).toBeGreaterThan(1);
   });
@@ -90,7 +96,8 @@ describe('deploy/compose.yml', () => {
   it('runs CLI commands that exist, on the ports deploy/prometheus.yml scrapes', () => {
     const cli = readFileSync(join(ROOT, 'cli/index.ts'), 'utf8');
     const commands = new Set([...cli.matchAll(/^ {2}(\w+): \{ about:/gm)].map((m) => m[1]));
-    for (const name of ['bridge', 'writer', 'detector', 'simulator']) expect([name, commands.has(services[name].command![0])]).toEqual([name, true]);
+    for (const name of ['bridge', 'writer', 'detector', 'simulator'])
+      expect([name, commands.has(services[name].command![0])]).toEqual([name, true]);
     const prometheus = parse(readFileSync(join(ROOT, 'deploy/prometheus.yml'), 'utf8')) as {
       scrape_configs: { job_name: string; dns_sd_configs?: { names: string[]; port: number }[] }[];
     };
@@ -104,17 +111,29 @@ describe('deploy/compose.yml', () => {
     });
   });
 
-  it('offers what test/support/stack.ts reads through testcontainers', () => {
+  it('offers what testkit/stack.ts reads through testcontainers', () => {
     // stack.ts: mosquitto 1883, kafka 9094 (host listener), registry 8080, timescaledb 5432; waits on kafka's and timescaledb's health
     const published = (name: string) => (services[name].ports ?? []).map((p) => p.split(':').pop());
-    expect([published('mosquitto'), published('kafka'), published('registry'), published('timescaledb')]).toEqual([['1883'], ['9094'], ['8080'], ['5432']]);
+    expect([published('mosquitto'), published('kafka'), published('registry'), published('timescaledb')]).toEqual([
+      ['1883'],
+      ['9094'],
+      ['8080'],
+      ['5432'],
+    ]);
     expect([services.kafka.healthcheck, services.timescaledb.healthcheck].every(Boolean)).toBe(true);
   });
 
   it('gives Grafana the provisioning and dashboards the datasource and provider files point at', () => {
     const volumes = services.grafana.volumes ?? [];
-    expect(volumes).toEqual(expect.arrayContaining(['../grafana/provisioning:/etc/grafana/provisioning:ro', '../grafana/dashboards:/var/lib/grafana/dashboards:ro']));
-    const provider = parse(readFileSync(join(ROOT, 'grafana/provisioning/dashboards/dashboards.yml'), 'utf8')) as { providers: { options: { path: string } }[] };
+    expect(volumes).toEqual(
+      expect.arrayContaining([
+        '../grafana/provisioning:/etc/grafana/provisioning:ro',
+        '../grafana/dashboards:/var/lib/grafana/dashboards:ro',
+      ]),
+    );
+    const provider = parse(readFileSync(join(ROOT, 'grafana/provisioning/dashboards/dashboards.yml'), 'utf8')) as {
+      providers: { options: { path: string } }[];
+    };
     expect(provider.providers.map((p) => p.options.path)).toEqual(['/var/lib/grafana/dashboards']);
   });
 });

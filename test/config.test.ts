@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { ServiceProcess } from './support/service-process';
+import { ServiceProcess } from '../testkit/service-process';
 
 const ROOT = join(__dirname, '..');
 
@@ -43,7 +43,10 @@ describe('a bad configuration value stops start-up with a message naming the key
   it('a valid MQTT_PROTOCOL_VERSION from the environment is accepted', async () => {
     // Past configuration the bridge starts waiting for its servers (here on a closed port).
     const bridge = new ServiceProcess('bridge', [], {
-      MQTT_PROTOCOL_VERSION: '4', MQTT_PORT: '1', KAFKA_BROKERS: '127.0.0.1:1', SCHEMA_REGISTRY_URL: 'http://127.0.0.1:1',
+      MQTT_PROTOCOL_VERSION: '4',
+      MQTT_PORT: '1',
+      KAFKA_BROKERS: '127.0.0.1:1',
+      SCHEMA_REGISTRY_URL: 'http://127.0.0.1:1',
     });
     try {
       await bridge.waitForLog(/waiting for schema registry/);

@@ -2,11 +2,25 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Pool } from 'pg';
 import { run } from '../db';
+import { loadDbConfig } from '../db/config';
 import { loadMigrations, migrate, MigrateLogger, MigrateReport } from '../db/migrate';
-import { ArrayResult, EXPECTED_FIELDS, expectedResults, fixtureReadings, insertReadings, normalizeResult, SEED_SQL, SeedQuery } from '../db/seed-queries';
-import { createTestDatabase, TestDatabase } from './support/pg';
+import {
+  ArrayResult,
+  EXPECTED_FIELDS,
+  expectedResults,
+  fixtureReadings,
+  insertReadings,
+  normalizeResult,
+  SEED_SQL,
+  SeedQuery,
+} from '../testkit/seed-queries';
+import { createTestDatabase, TestDatabase } from '../testkit/pg';
 
-/** Migrations against the PostgreSQL of the environment (plain PostgreSQL 15 on the native stack, TimescaleDB in compose). */
+/**
+ * Migrations against the PostgreSQL of the environment, on the engine MIGRATE_ENGINE names (CI runs
+ * this file with timescaledb and again with postgresql); test/db-schema.test.ts has both engines side by side.
+ */
+const ENGINE = loadDbConfig().migrate.engine;
 
 function recorder(): MigrateLogger & { warnings: string[] } {
   const warnings: string[] = [];
@@ -33,17 +47,19 @@ describe('migrate on the environment PostgreSQL', () => {
   beforeAll(async () => {
     db = await createTestDatabase('migrate');
     firstLog = recorder();
-    first = await migrate(db.pool, { logger: firstLog });
+    first = await migrate(db.pool, { logger: firstLog, engine: ENGINE });
     logBefore = (await db.pool.query('SELECT * FROM schema_migrations ORDER BY version')).rows;
     secondLog = recorder();
-    second = await migrate(db.pool, { logger: secondLog });
+    second = await migrate(db.pool, { logger: secondLog, engine: ENGINE });
   });
   afterAll(async () => {
     await db?.drop();
   });
 
   it('migrates a fresh database, and a second run changes nothing', async () => {
-    const expected = loadMigrations().filter((m) => m.engine === null || m.engine === first.engine).map((m) => m.name);
+    const expected = loadMigrations()
+      .filter((m) => m.engine === null || m.engine === first.engine)
+      .map((m) => m.name);
     expect(first.applied).toEqual(expected);
     expect(second.applied).toEqual([]);
     expect(second.alreadyApplied).toEqual(expected);
@@ -61,7 +77,8 @@ describe('migrate on the environment PostgreSQL', () => {
     expect(first.missing).toEqual(['hypertable', 'compression', 'retention policy', 'continuous aggregates']);
     for (const log of [firstLog, secondLog]) {
       expect(log.warnings).toHaveLength(1);
-      for (const word of ['hypertable', 'compression', 'retention', 'continuous aggregates', 'time_bucket']) expect(log.warnings[0]).toContain(word);
+      for (const word of ['hypertable', 'compression', 'retention', 'continuous aggregates', 'time_bucket'])
+        expect(log.warnings[0]).toContain(word);
     }
     const views = await db.pool.query(`SELECT table_name FROM information_schema.views WHERE table_schema = 'public' ORDER BY 1`);
     expect(views.rows).toEqual([{ table_name: 'device_telemetry_1h' }, { table_name: 'device_telemetry_1m' }]);
@@ -130,9 +147,11 @@ describe('migrate run concurrently', () => {
     db = await createTestDatabase('migrate_race');
     const pools = Array.from({ length: 4 }, () => new Pool({ ...db.config, max: 1 }));
     try {
-      const reports = await Promise.all(pools.map((p) => migrate(p, { logger: recorder() })));
+      const reports = await Promise.all(pools.map((p) => migrate(p, { logger: recorder(), engine: ENGINE })));
       const applied = reports.flatMap((r) => r.applied).sort();
-      const expected = loadMigrations().filter((m) => m.engine === null || m.engine === reports[0].engine).map((m) => m.name);
+      const expected = loadMigrations()
+        .filter((m) => m.engine === null || m.engine === reports[0].engine)
+        .map((m) => m.name);
       expect(applied).toEqual(expected);
       const log = await db.pool.query('SELECT version, count(*)::int AS n FROM schema_migrations GROUP BY version');
       expect(log.rows.every((r) => r.n === 1)).toBe(true);
@@ -144,7 +163,15 @@ describe('migrate run concurrently', () => {
 });
 
 describe('iot-pipeline migrate (the command)', () => {
-  const KEYS = ['POSTGRES_HOST', 'POSTGRES_PORT', 'POSTGRES_DB', 'POSTGRES_USER', 'POSTGRES_PASSWORD', 'TELEMETRY_RETENTION', 'MIGRATE_WAIT_SECONDS'];
+  const KEYS = [
+    'POSTGRES_HOST',
+    'POSTGRES_PORT',
+    'POSTGRES_DB',
+    'POSTGRES_USER',
+    'POSTGRES_PASSWORD',
+    'TELEMETRY_RETENTION',
+    'MIGRATE_WAIT_SECONDS',
+  ];
   const saved = Object.fromEntries(KEYS.map((k) => [k, process.env[k]]));
   let db: TestDatabase;
   beforeAll(async () => {

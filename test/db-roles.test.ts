@@ -4,8 +4,8 @@ import { createPool } from '../lib/postgres';
 import { Alert, Reading } from '../schemas';
 import { writeBatch } from '../writer/store';
 import { alertTable, telemetryTable } from '../writer/tables';
-import { adminSql } from './support/pg-admin';
-import { createMigratedDatabase, TestDatabase } from './support/pg';
+import { adminSql } from '../testkit/pg-admin';
+import { createMigratedDatabase, TestDatabase } from '../testkit/pg';
 
 /**
  * The group roles of db/migrations/0005_roles.sql on the environment's PostgreSQL, through
@@ -70,7 +70,10 @@ describe('database roles iot_writer and iot_reader', () => {
       ['UPDATE', `UPDATE device_telemetry SET battery = 0`],
       ['DELETE', `DELETE FROM device_telemetry`],
       ['TRUNCATE', `TRUNCATE device_telemetry`],
-      ['INSERT into alerts', `INSERT INTO device_alerts (alert_id, device_id, kind, reading_time, detected_at) VALUES ('a', 'r', 'x', now(), now())`],
+      [
+        'INSERT into alerts',
+        `INSERT INTO device_alerts (alert_id, device_id, kind, reading_time, detected_at) VALUES ('a', 'r', 'x', now(), now())`,
+      ],
       ['CREATE TABLE', `CREATE TABLE public.reader_table (id int)`],
     ])('may not %s', async (_what, sql) => {
       await expect(reader.query(sql)).rejects.toMatchObject(DENIED);
@@ -80,11 +83,28 @@ describe('database roles iot_writer and iot_reader', () => {
   describe('a login in iot_writer', () => {
     const now = Date.now();
     const readings: Reading[] = Array.from({ length: 50 }, (_, i) => ({
-      device_id: `w-${i % 5}`, time: (now - 60_000 + i) * 1000, firmware: '1.0.0', temperature: 20, humidity: 50, battery: 90, seq: i, ingested_at: now,
+      device_id: `w-${i % 5}`,
+      time: (now - 60_000 + i) * 1000,
+      firmware: '1.0.0',
+      temperature: 20,
+      humidity: 50,
+      battery: 90,
+      seq: i,
+      ingested_at: now,
     }));
     const alert: Alert = {
-      alert_id: `alert-${randomBytes(4).toString('hex')}`, device_id: 'w-1', kind: 'low_battery', metric: 'battery', value: 5, mean: null,
-      stddev: null, z: null, threshold: 10, reading_time: now * 1000, detected_at: now, details: '{"why":"test"}',
+      alert_id: `alert-${randomBytes(4).toString('hex')}`,
+      device_id: 'w-1',
+      kind: 'low_battery',
+      metric: 'battery',
+      value: 5,
+      mean: null,
+      stddev: null,
+      z: null,
+      threshold: 10,
+      reading_time: now * 1000,
+      detected_at: now,
+      details: '{"why":"test"}',
     };
 
     it("runs the writer's own path: COPY into a TEMP staging table, then insert what is new", async () => {

@@ -1,8 +1,8 @@
 import { Reading } from '../schemas';
 import { writeBatch } from '../writer/store';
 import { telemetryTable } from '../writer/tables';
-import { createMigratedDatabase, TestDatabase } from './support/pg';
-import { waitUntil } from './support/wait';
+import { createMigratedDatabase, TestDatabase } from '../testkit/pg';
+import { waitUntil } from '../testkit/wait';
 
 /**
  * The schema on the real engine: TimescaleDB's own background scheduler runs every policy job
@@ -16,7 +16,16 @@ const DAY_US = 86_400e6;
 const nowUs = () => Date.now() * 1000;
 
 function reading(deviceId: string, timeUs: number, temperature: number): Reading {
-  return { device_id: deviceId, time: Math.round(timeUs), firmware: '1.0.0', temperature, humidity: 50, battery: 80, seq: 0, ingested_at: Date.now() };
+  return {
+    device_id: deviceId,
+    time: Math.round(timeUs),
+    firmware: '1.0.0',
+    temperature,
+    humidity: 50,
+    battery: 80,
+    seq: 0,
+    ingested_at: Date.now(),
+  };
 }
 
 interface JobStats {
@@ -92,9 +101,7 @@ describe('TimescaleDB', () => {
       120_000,
       250,
     );
-    expect(stats.map((s) => [s.proc_name, s.last_run_status, s.total_failures])).toEqual(
-      stats.map((s) => [s.proc_name, 'Success', 0]),
-    );
+    expect(stats.map((s) => [s.proc_name, s.last_run_status, s.total_failures])).toEqual(stats.map((s) => [s.proc_name, 'Success', 0]));
 
     // and they did their work: the 100-day-old chunk is gone, the 10-day-old one compressed,
     // the rollups materialized

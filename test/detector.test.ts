@@ -1,14 +1,24 @@
 import { Admin, KafkaMessage, Producer } from 'kafkajs';
-import { alertJson, formatAlert } from '../detector/alert-format';
+import { alertJson, formatAlert } from '../schemas/alert-format';
 import { AvroCodec, createRegistry } from '../lib/avro';
 import { partitionOfKey } from '../lib/partition';
 import { subjectOf } from '../lib/topics';
 import { Random } from '../simulator/prng';
 import { Alert, alertSchemaText, Reading } from '../schemas';
-import { createTestTopics, groupLag, produceReadings, readTopic, recordCount, telemetryCodec, testKafka, TestTopics, uniqueName } from './support/kafka';
-import { createMigratedDatabase, TestDatabase } from './support/pg';
-import { ServiceProcess } from './support/service-process';
-import { waitUntil } from './support/wait';
+import {
+  createTestTopics,
+  groupLag,
+  produceReadings,
+  readTopic,
+  recordCount,
+  telemetryCodec,
+  testKafka,
+  TestTopics,
+  uniqueName,
+} from '../testkit/kafka';
+import { createMigratedDatabase, TestDatabase } from '../testkit/pg';
+import { ServiceProcess } from '../testkit/service-process';
+import { waitUntil } from '../testkit/wait';
 
 const S = 1_000_000;
 
@@ -21,7 +31,17 @@ const FAST_RULES = {
 };
 
 function reading(device: string, timeUs: number, fields: Partial<Reading> = {}): Reading {
-  return { device_id: device, time: timeUs, firmware: '1.0.0', temperature: 20, humidity: 50, battery: 90, seq: null, ingested_at: Date.now(), ...fields };
+  return {
+    device_id: device,
+    time: timeUs,
+    firmware: '1.0.0',
+    temperature: 20,
+    humidity: 50,
+    battery: 90,
+    seq: null,
+    ingested_at: Date.now(),
+    ...fields,
+  };
 }
 
 /** A small, deterministic wobble so the window has a spread to score against. */
@@ -126,10 +146,18 @@ describe('detector service', () => {
       expect(anomalies[0].z!).toBeGreaterThan(4.2);
       const stuckAlerts = alerts.filter((a) => a.kind === 'stuck_sensor');
       expect(stuckAlerts).toHaveLength(1);
-      expect(stuckAlerts[0]).toMatchObject({ device_id: 'dev-stuck', metric: 'temperature', value: 20.5, threshold: 20, reading_time: t0 + 59 * S });
+      expect(stuckAlerts[0]).toMatchObject({
+        device_id: 'dev-stuck',
+        metric: 'temperature',
+        value: 20.5,
+        threshold: 20,
+        reading_time: t0 + 59 * S,
+      });
 
       const rows = await waitUntil('the alert rows', async () => {
-        const r = await db.pool.query("SELECT alert_id, kind, metric FROM device_alerts WHERE kind IN ('anomaly', 'stuck_sensor') ORDER BY kind");
+        const r = await db.pool.query(
+          "SELECT alert_id, kind, metric FROM device_alerts WHERE kind IN ('anomaly', 'stuck_sensor') ORDER BY kind",
+        );
         return r.rows.length >= 2 ? r.rows : null;
       });
       expect(rows).toEqual([
@@ -145,7 +173,9 @@ describe('detector service', () => {
   it('a battery crossing below the threshold yields one low-battery alert, none while it stays low', async () => {
     const t0 = (Date.now() - 300_000) * 1000;
     // 30 % down to 12 % and staying there for a minute; the threshold is 20 %.
-    const readings = Array.from({ length: 90 }, (_, i) => reading('dev-battery', t0 + i * S, { battery: Math.max(12, 30 - i * 0.5), temperature: 20 + wobble(i) }));
+    const readings = Array.from({ length: 90 }, (_, i) =>
+      reading('dev-battery', t0 + i * S, { battery: Math.max(12, 30 - i * 0.5), temperature: 20 + wobble(i) }),
+    );
     const groupId = uniqueName('detector');
     startDetector(groupId);
     await produceReadings(producer, topics.telemetry, codec, readings);
@@ -169,7 +199,8 @@ describe('detector service', () => {
 
     // Both report for 40 s; then only dev-chatty, for 90 s of event time.
     await produceReadings(producer, topics.telemetry, codec, [...both(0, 40), ...chattyOnly(40, 130)]);
-    const alertsOf = async (device: string) => (await decodeAlerts(await readAll(admin, topics.alerts))).filter((a) => a.device_id === device);
+    const alertsOf = async (device: string) =>
+      (await decodeAlerts(await readAll(admin, topics.alerts))).filter((a) => a.device_id === device);
     const inactive = await waitUntil('device_inactive for dev-quiet', async () => {
       const found = (await alertsOf('dev-quiet')).filter((a) => a.kind === 'device_inactive');
       return found.length > 0 ? found : undefined;
@@ -200,16 +231,21 @@ describe('detector service', () => {
     const t0 = (Date.now() - 1800_000) * 1000;
     const readings: Reading[] = [];
     for (let i = 0; i < 1800; i++) {
-      for (let d = 0; d < 60; d++) if (d < 59 || i < 1200) readings.push(reading(`dev-${d}`, t0 + i * S + d * 1000, { temperature: 20 + wobble(i + d) }));
+      for (let d = 0; d < 60; d++)
+        if (d < 59 || i < 1200) readings.push(reading(`dev-${d}`, t0 + i * S + d * 1000, { temperature: 20 + wobble(i + d) }));
     }
     await produceReadings(producer, topics.telemetry, codec, readings);
     const groupId = uniqueName('detector');
     const detector = startDetector(groupId, { INACTIVE_AFTER_SECONDS: '120' });
     // One tick's alerts go out together: once the real one is there, any false one would be too.
-    const inactive = await waitUntil('the real silence to be reported', async () => {
-      const found = (await decodeAlerts(await readAll(admin, topics.alerts))).filter((a) => a.kind === 'device_inactive');
-      return found.length > 0 ? found : undefined;
-    }, 120000);
+    const inactive = await waitUntil(
+      'the real silence to be reported',
+      async () => {
+        const found = (await decodeAlerts(await readAll(admin, topics.alerts))).filter((a) => a.kind === 'device_inactive');
+        return found.length > 0 ? found : undefined;
+      },
+      120000,
+    );
     expect(inactive.map((a) => [a.device_id, a.reading_time])).toEqual([['dev-59', t0 + 1199 * S + 59 * 1000]]);
     expect(await detector.metricValue('iot_detector_silence_checks_held_total')).toBeGreaterThan(0);
     await waitUntil('the detector to commit the backlog', () => caughtUp(admin, groupId, topics.telemetry));
@@ -225,12 +261,20 @@ describe('detector service', () => {
     const killedGroup = uniqueName('detector-killed');
     const killedAlerts = uniqueName('detector.alerts-killed');
     const uninterruptedAlerts = uniqueName('detector.alerts-whole');
-    await admin.createTopics({ topics: [killedAlerts, uninterruptedAlerts].map((topic) => ({ topic, numPartitions: 3 })), waitForLeaders: true });
+    await admin.createTopics({
+      topics: [killedAlerts, uninterruptedAlerts].map((topic) => ({ topic, numPartitions: 3 })),
+      waitForLeaders: true,
+    });
     const first = startDetector(killedGroup, { ...rules, ALERTS_TOPIC: killedAlerts });
-    await waitUntil('the first detector to commit a batch', async () => {
-      const [committed] = await admin.fetchOffsets({ groupId: killedGroup, topics: [topics.telemetry] });
-      return committed.partitions.some((p) => Number(p.offset) > 0);
-    }, 60000, 20);
+    await waitUntil(
+      'the first detector to commit a batch',
+      async () => {
+        const [committed] = await admin.fetchOffsets({ groupId: killedGroup, topics: [topics.telemetry] });
+        return committed.partitions.some((p) => Number(p.offset) > 0);
+      },
+      60000,
+      20,
+    );
     await first.kill('SIGKILL');
     await produceReadings(producer, topics.telemetry, codec, stream.slice(half));
 
@@ -267,7 +311,8 @@ describe('detector service', () => {
     await produceReadings(producer, topics.telemetry, codec, stream.slice(third, 2 * third));
     await waitUntil('the pair to commit the second third', () => caughtUp(admin, groupId, topics.telemetry), 120000);
     // Each holds part of the topic (the group logs its assignment on every join).
-    const assigned = (p: ServiceProcess) => (JSON.parse(p.output.filter((l) => l.includes('"joined group"')).pop()!) as { partitions: number[] }).partitions;
+    const assigned = (p: ServiceProcess) =>
+      (JSON.parse(p.output.filter((l) => l.includes('"joined group"')).pop()!) as { partitions: number[] }).partitions;
     expect([assigned(first).length, assigned(second).length].sort()).toEqual([1, 2]);
     // Scale in: the first leaves (graceful stop); the second takes every partition.
     await first.kill('SIGTERM');
@@ -287,7 +332,12 @@ describe('detector service', () => {
 
   it('maps devices to partitions as the producers do (the alert recall depends on it)', async () => {
     const ids = Array.from({ length: 30 }, (_, i) => `device-${i}`);
-    await produceReadings(producer, topics.telemetry, codec, ids.map((id) => reading(id, Date.now() * 1000)));
+    await produceReadings(
+      producer,
+      topics.telemetry,
+      codec,
+      ids.map((id) => reading(id, Date.now() * 1000)),
+    );
     const consumer = testKafka().consumer({ groupId: uniqueName('partition-check') });
     const seen = new Map<string, number>();
     await consumer.connect();
@@ -307,9 +357,40 @@ describe('detector service', () => {
     const t = Date.UTC(2026, 11, 2, 3, 0, 0) * 1000;
     const common = { mean: null, stddev: null, z: null, threshold: null, details: null, detected_at: Date.UTC(2026, 11, 2, 3, 0, 1) };
     const sent: Alert[] = [
-      { ...common, alert_id: 'a1', device_id: 'dev-a', kind: 'anomaly', metric: 'temperature', value: 35.2, mean: 21.3, stddev: 0.4, z: 34.5, threshold: 4.2, reading_time: t },
-      { ...common, alert_id: 'a2', device_id: 'dev-b', kind: 'stuck_sensor', metric: 'humidity', value: 48.1, stddev: 0.9, threshold: 20, reading_time: t + S },
-      { ...common, alert_id: 'a3', device_id: 'dev-c', kind: 'device_inactive', metric: null, value: null, threshold: 300, reading_time: t + 2 * S },
+      {
+        ...common,
+        alert_id: 'a1',
+        device_id: 'dev-a',
+        kind: 'anomaly',
+        metric: 'temperature',
+        value: 35.2,
+        mean: 21.3,
+        stddev: 0.4,
+        z: 34.5,
+        threshold: 4.2,
+        reading_time: t,
+      },
+      {
+        ...common,
+        alert_id: 'a2',
+        device_id: 'dev-b',
+        kind: 'stuck_sensor',
+        metric: 'humidity',
+        value: 48.1,
+        stddev: 0.9,
+        threshold: 20,
+        reading_time: t + S,
+      },
+      {
+        ...common,
+        alert_id: 'a3',
+        device_id: 'dev-c',
+        kind: 'device_inactive',
+        metric: null,
+        value: null,
+        threshold: 300,
+        reading_time: t + 2 * S,
+      },
     ];
     await producer.send({ topic: topics.alerts, messages: sent.map((a) => ({ key: a.device_id, value: alertCodec.encode(a) })) });
 
@@ -322,6 +403,10 @@ describe('detector service', () => {
     // Keys spread the alerts over partitions, so their order across devices is not fixed.
     expect(textLines().sort()).toEqual(sent.map(formatAlert).sort());
     const byId = (a: { alert_id: string }, b: { alert_id: string }) => a.alert_id.localeCompare(b.alert_id);
-    expect(jsonLines().map((l) => JSON.parse(l)).sort(byId)).toEqual(sent.map((a) => JSON.parse(alertJson(a))));
+    expect(
+      jsonLines()
+        .map((l) => JSON.parse(l))
+        .sort(byId),
+    ).toEqual(sent.map((a) => JSON.parse(alertJson(a))));
   });
 });

@@ -1,4 +1,4 @@
-import { expandGrafanaSql, formatInterval, GrafanaQueryContext, parseInterval } from './support/grafana-macros';
+import { expandGrafanaSql, formatInterval, GrafanaQueryContext, parseInterval } from '../testkit/grafana-macros';
 
 const ctx: GrafanaQueryContext = {
   from: new Date('2026-11-01T10:00:00.000Z'),
@@ -38,7 +38,10 @@ describe('Grafana SQL macro expander', () => {
       200, 30_000, 300_000, 7_200_000, 86_400_000,
     ]);
     expect([formatInterval(200), formatInterval(90_000), formatInterval(3_600_000), formatInterval(1_209_600_000)]).toEqual([
-      '200ms', '90s', '1h', '2w',
+      '200ms',
+      '90s',
+      '1h',
+      '2w',
     ]);
   });
 });

@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { dashboardQueries, DashboardQuery } from './support/grafana-dashboards';
-import { expandGrafanaSql, parseInterval } from './support/grafana-macros';
-import { createTestTopics, TestTopics } from './support/kafka';
-import { testMqttTopics } from './support/mqtt';
-import { createMigratedDatabase, TestDatabase } from './support/pg';
-import { exposedMetricNames, metricNames, substituteGrafanaVariables } from './support/promql';
-import { ServiceProcess } from './support/service-process';
-import { waitUntil } from './support/wait';
+import { dashboardQueries, DashboardQuery } from '../testkit/grafana-dashboards';
+import { expandGrafanaSql, parseInterval } from '../testkit/grafana-macros';
+import { createTestTopics, TestTopics } from '../testkit/kafka';
+import { testMqttTopics } from '../testkit/mqtt';
+import { createMigratedDatabase, TestDatabase } from '../testkit/pg';
+import { exposedMetricNames, metricNames, substituteGrafanaVariables } from '../testkit/promql';
+import { ServiceProcess } from '../testkit/service-process';
+import { waitUntil } from '../testkit/wait';
 
 const ROOT = join(__dirname, '..');
 const SQL_DATASOURCE = 'iot-timescaledb';
@@ -46,7 +46,11 @@ function readingTimes(device: number): number[] {
 
 async function insertFleet(db: TestDatabase): Promise<number> {
   const cols: { time: string[]; device: string[]; temperature: number[]; humidity: number[]; battery: number[] } = {
-    time: [], device: [], temperature: [], humidity: [], battery: [],
+    time: [],
+    device: [],
+    temperature: [],
+    humidity: [],
+    battery: [],
   };
   DEVICES.forEach((device, d) => {
     for (const t of readingTimes(d)) {
@@ -96,7 +100,12 @@ const RANGES = [
 
 function contextFor(q: DashboardQuery, range: (typeof RANGES)[number]) {
   const min = q.minInterval ? parseInterval(q.minInterval) : 0;
-  return { from: new Date(NOW - range.ms), to: new Date(NOW), intervalMs: Math.max(min, range.intervalMs), variables: { device: SELECTED } };
+  return {
+    from: new Date(NOW - range.ms),
+    to: new Date(NOW),
+    intervalMs: Math.max(min, range.intervalMs),
+    variables: { device: SELECTED },
+  };
 }
 
 describe('Grafana dashboards: SQL panels against a migrated database with a simulated fleet', () => {
@@ -124,7 +133,10 @@ describe('Grafana dashboards: SQL panels against a migrated database with a simu
   it('long ranges read the rollups: only bounded queries touch the raw table', () => {
     const raw = sqlQueries.filter((q) => /\bdevice_telemetry\b(?!_)/.test(q.text)).map((q) => q.where);
     // the last 5 minutes only, and one row per device through the (device_id, time DESC) index
-    expect(raw.sort()).toEqual(['IoT fleet overview / Devices reporting (last 5 min) [A]', 'IoT fleet overview / Devices: last reading [A]']);
+    expect(raw.sort()).toEqual([
+      'IoT fleet overview / Devices reporting (last 5 min) [A]',
+      'IoT fleet overview / Devices: last reading [A]',
+    ]);
   });
 
   it('the $device variable lists every device of the range', async () => {
@@ -171,7 +183,6 @@ describe('Grafana dashboards: SQL panels against a migrated database with a simu
       if (q.where.includes('annotation')) expect(columns).toEqual(['time', 'text', 'tags']);
     });
   });
-
 });
 
 describe('PromQL of dashboards and alert rules names only exported metrics', () => {
@@ -214,11 +225,18 @@ describe('PromQL of dashboards and alert rules names only exported metrics', () 
   it('every selector of the system-health dashboard and deploy/prometheus/alerts.yml exists', async () => {
     const names = await exported();
     // the services really were read: process metrics and each one's own
-    const probes = ['process_cpu_seconds_total', 'nodejs_eventloop_lag_p99_seconds', 'iot_bridge_readings_produced_total', 'iot_writer_write_seconds_bucket'];
+    const probes = [
+      'process_cpu_seconds_total',
+      'nodejs_eventloop_lag_p99_seconds',
+      'iot_bridge_readings_produced_total',
+      'iot_writer_write_seconds_bucket',
+    ];
     expect(probes.filter((n) => !names.has(n))).toEqual([]);
     const recorded = alertRules.groups.flatMap((g) => g.rules.flatMap((r) => (r.record ? [r.record] : [])));
     const expressions = [
-      ...queries.filter((q) => q.datasourceUid === PROM_DATASOURCE).map((q) => ({ where: q.where, expr: substituteGrafanaVariables(q.text) })),
+      ...queries
+        .filter((q) => q.datasourceUid === PROM_DATASOURCE)
+        .map((q) => ({ where: q.where, expr: substituteGrafanaVariables(q.text) })),
       ...alertRules.groups.flatMap((g) => g.rules.map((r) => ({ where: `alerts.yml ${r.alert ?? r.record}`, expr: r.expr }))),
     ];
     expect(expressions.length).toBeGreaterThanOrEqual(30);

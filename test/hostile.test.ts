@@ -1,16 +1,16 @@
 import { MqttClient } from 'mqtt';
 import { KafkaMessage } from 'kafkajs';
-import { hostilePayloads } from '../bridge/hostile-payloads';
+import { hostilePayloads } from '../testkit/hostile-payloads';
 import { DEFAULT_READING_RULES, topicDevice } from '../bridge/reading';
 import { DLQ_HEADERS } from '../lib/dlq';
-import { createTestTopics, header, readTopic, TestTopics } from './support/kafka';
-import { connectPublisher, publishQos1, testMqttTopics } from './support/mqtt';
-import { createMigratedDatabase, TestDatabase } from './support/pg';
-import { ServiceProcess } from './support/service-process';
-import { waitUntil } from './support/wait';
+import { createTestTopics, header, readTopic, TestTopics } from '../testkit/kafka';
+import { connectPublisher, publishQos1, testMqttTopics } from '../testkit/mqtt';
+import { createMigratedDatabase, TestDatabase } from '../testkit/pg';
+import { ServiceProcess } from '../testkit/service-process';
+import { waitUntil } from '../testkit/wait';
 
 /**
- * The hostile corpus of bridge/hostile-payloads.ts against the real stack: Mosquitto → bridge
+ * The hostile corpus of testkit/hostile-payloads.ts against the real stack: Mosquitto → bridge
  * (child process) → Kafka → writer (child process) → a fresh PostgreSQL database.
  *
  * Which layer refuses what, on the native stack: Mosquitto has no `message_size_limit` there
@@ -74,12 +74,23 @@ describe('hostile input against the running pipeline', () => {
     const good: { device: string; timeS: number }[] = [];
     const goodPayload = (i: number): { topic: string; payload: string | Buffer } => {
       const timeS = Math.floor(nowMs / 1000) - 7200 + i;
-      const doc = { device_id: 'good-1', firmware: '1.0.0', temperature: 20 + (i % 10), humidity: 50, battery: 90, timestamp: timeS, seq: i };
+      const doc = {
+        device_id: 'good-1',
+        firmware: '1.0.0',
+        temperature: 20 + (i % 10),
+        humidity: 50,
+        battery: 90,
+        timestamp: timeS,
+        seq: i,
+      };
       // Variants a strict parser could trip on, all valid: a UTF-8 BOM, unknown fields, a
       // per-device topic without device_id.
       if (i % 3 === 1) {
         good.push({ device: 'good-1', timeS });
-        return { topic: mqttTopics.shared, payload: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ ...doc, rssi: -70, tags: { a: [1] } }))]) };
+        return {
+          topic: mqttTopics.shared,
+          payload: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ ...doc, rssi: -70, tags: { a: [1] } }))]),
+        };
       }
       if (i % 3 === 2) {
         good.push({ device: 'good-2', timeS });
@@ -105,15 +116,21 @@ describe('hostile input against the running pipeline', () => {
     const dead = await readTopic(topics.dlq, corpus.length, 120000);
     expect(dead.map(dlqLetter).sort()).toEqual(expected.sort());
     for (const m of dead) expect(header(m, DLQ_HEADERS.detail)).toMatch(/^[\x20-\x7e]+$/);
-    const sizes = dead.filter((m) => header(m, DLQ_HEADERS.reason) === 'payload_too_large').map((m) => Number(/^payload: (\d+) bytes/.exec(header(m, DLQ_HEADERS.detail)!)?.[1]));
+    const sizes = dead
+      .filter((m) => header(m, DLQ_HEADERS.reason) === 'payload_too_large')
+      .map((m) => Number(/^payload: (\d+) bytes/.exec(header(m, DLQ_HEADERS.detail)!)?.[1]));
     expect(sizes.sort((a, b) => a - b)).toEqual([PAYLOAD_LIMIT + 1, MB]);
 
-    const rows = await waitUntil(`${good.length} rows`, async () => {
-      const r = await db.pool.query<{ device_id: string; s: number }>(
-        `SELECT device_id, extract(epoch FROM time)::int AS s FROM device_telemetry ORDER BY device_id, time`,
-      );
-      return r.rows.length >= good.length && r.rows;
-    }, 120000);
+    const rows = await waitUntil(
+      `${good.length} rows`,
+      async () => {
+        const r = await db.pool.query<{ device_id: string; s: number }>(
+          `SELECT device_id, extract(epoch FROM time)::int AS s FROM device_telemetry ORDER BY device_id, time`,
+        );
+        return r.rows.length >= good.length && r.rows;
+      },
+      120000,
+    );
     // Exactly the good readings, each once: no hostile payload reached the table.
     expect(rows.map((r) => `${r.device_id}@${r.s}`)).toEqual(good.map((g) => `${g.device}@${g.timeS}`).sort());
     expect(await bridge.metricValue('iot_bridge_messages_rejected_total')).toBe(corpus.length);
@@ -131,8 +148,11 @@ describe('hostile input against the running pipeline', () => {
     for (let i = 0; i < total; i += 20) {
       await Promise.all(Array.from({ length: 20 }, () => publishQos1(publisher, mqttTopics.shared, big)));
     }
-    await waitUntil(`${total} more oversized payloads dead-lettered`, async () =>
-      (await bridge.metricValue('iot_bridge_messages_rejected_total', { reason: 'payload_too_large' })) >= already + total, 120000);
+    await waitUntil(
+      `${total} more oversized payloads dead-lettered`,
+      async () => (await bridge.metricValue('iot_bridge_messages_rejected_total', { reason: 'payload_too_large' })) >= already + total,
+      120000,
+    );
     const after = await memory(bridge);
     const growthMb = (after.rss - before.rss) / MB;
     process.stdout.write(
@@ -157,5 +177,8 @@ describe('hostile input against the running pipeline', () => {
 });
 
 async function memory(service: ServiceProcess): Promise<{ rss: number; heap: number }> {
-  return { rss: await service.metricValue('process_resident_memory_bytes'), heap: await service.metricValue('nodejs_heap_size_used_bytes') };
+  return {
+    rss: await service.metricValue('process_resident_memory_bytes'),
+    heap: await service.metricValue('nodejs_heap_size_used_bytes'),
+  };
 }

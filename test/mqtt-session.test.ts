@@ -17,7 +17,13 @@ const clientIds = new Set<string>();
 let publisher: MqttClient;
 
 beforeAll(async () => {
-  publisher = await mqtt.connectAsync({ host: HOST, port: PORT, clientId: `test-pub-${randomUUID()}`, protocolVersion: 4, reconnectPeriod: 0 });
+  publisher = await mqtt.connectAsync({
+    host: HOST,
+    port: PORT,
+    clientId: `test-pub-${randomUUID()}`,
+    protocolVersion: 4,
+    reconnectPeriod: 0,
+  });
 });
 
 afterAll(async () => {
@@ -38,7 +44,9 @@ function uniqueTopic(): string {
   return `test/${randomUUID()}/telemetry`;
 }
 
-function session(options: Partial<MqttSessionOptions> & Pick<MqttSessionOptions, 'clientId' | 'protocolVersion' | 'subscriptions'>): MqttSession {
+function session(
+  options: Partial<MqttSessionOptions> & Pick<MqttSessionOptions, 'clientId' | 'protocolVersion' | 'subscriptions'>,
+): MqttSession {
   clientIds.add(options.clientId);
   const s = new MqttSession({
     host: HOST,
@@ -109,11 +117,14 @@ describe.each([4, 5] as const)('MqttSession, MQTT protocol version %d', (protoco
       arrivals.push(arrival);
       maxPending = Math.max(maxPending, ++pending);
       // Confirm after 100 ms plus jitter, so confirmations come back out of order.
-      setTimeout(() => {
-        pending--;
-        arrival.confirmed = true;
-        done();
-      }, 100 + Math.random() * 50);
+      setTimeout(
+        () => {
+          pending--;
+          arrival.confirmed = true;
+          done();
+        },
+        100 + Math.random() * 50,
+      );
     });
     await s.start();
 
@@ -142,15 +153,18 @@ describe.each([4, 5] as const)('MqttSession, MQTT protocol version %d', (protoco
     s.onMessage((m, done) => {
       const body = m.payload.toString();
       deliveries.set(body, [...(deliveries.get(body) ?? []), { dup: m.dup }]);
-      setTimeout(() => {
-        if (body === failAt && !failed) {
-          failed = true;
-          done(new Error('kafka unavailable'));
-        } else {
-          confirmed.add(body);
-          done();
-        }
-      }, 10 + Math.random() * 20);
+      setTimeout(
+        () => {
+          if (body === failAt && !failed) {
+            failed = true;
+            done(new Error('kafka unavailable'));
+          } else {
+            confirmed.add(body);
+            done();
+          }
+        },
+        10 + Math.random() * 20,
+      );
     });
     await s.start();
 
@@ -230,7 +244,13 @@ describe.each([4, 5] as const)('MqttSession, MQTT protocol version %d', (protoco
 
   it('bounds the work in flight by pausing the socket', async () => {
     const topic = uniqueTopic();
-    const s = session({ clientId: `bridge-${randomUUID()}`, protocolVersion, subscriptions: [topic], receiveMaximum: 500, maxInFlight: 10 });
+    const s = session({
+      clientId: `bridge-${randomUUID()}`,
+      protocolVersion,
+      subscriptions: [topic],
+      receiveMaximum: 500,
+      maxInFlight: 10,
+    });
     let pending = 0;
     let maxPending = 0;
     const seen = new Set<string>();
@@ -252,7 +272,14 @@ describe.each([4, 5] as const)('MqttSession, MQTT protocol version %d', (protoco
 
   it('keeps the connection through a hand-off slower than the keepalive while the socket is paused', async () => {
     const topic = uniqueTopic();
-    const s = session({ clientId: `bridge-${randomUUID()}`, protocolVersion, subscriptions: [topic], keepaliveSeconds: 1, receiveMaximum: 5, maxInFlight: 1 });
+    const s = session({
+      clientId: `bridge-${randomUUID()}`,
+      protocolVersion,
+      subscriptions: [topic],
+      keepaliveSeconds: 1,
+      receiveMaximum: 5,
+      maxInFlight: 1,
+    });
     let first = true;
     s.onMessage((_m, done) => {
       // The first hand-off takes three keepalive periods; the socket stays paused meanwhile.
@@ -295,7 +322,13 @@ describe.each([4, 5] as const)('MqttSession, MQTT protocol version %d', (protoco
 
 describe('MqttSession start-up', () => {
   it('rejects with a retriable error when nothing listens, and can be started again', async () => {
-    const s = session({ clientId: `bridge-${randomUUID()}`, protocolVersion: 4, subscriptions: [uniqueTopic()], port: 1, connectTimeoutMs: 2000 });
+    const s = session({
+      clientId: `bridge-${randomUUID()}`,
+      protocolVersion: 4,
+      subscriptions: [uniqueTopic()],
+      port: 1,
+      connectTimeoutMs: 2000,
+    });
     s.onMessage((_m, done) => done());
     await expect(s.start()).rejects.toMatchObject({ retriable: true });
     clientIds.clear(); // nothing was created on the broker

@@ -6,9 +6,9 @@ import { AvroCodec, createRegistry } from '../lib/avro';
 import { DLQ_HEADERS } from '../lib/dlq';
 import { subjectOf } from '../lib/topics';
 import { Alert, alertSchemaText } from '../schemas';
-import { createTestTopics, groupLag, header, readTopic, testKafka, TestTopics, uniqueName } from './support/kafka';
-import { ServiceProcess } from './support/service-process';
-import { waitUntil } from './support/wait';
+import { createTestTopics, groupLag, header, readTopic, testKafka, TestTopics, uniqueName } from '../testkit/kafka';
+import { ServiceProcess } from '../testkit/service-process';
+import { waitUntil } from '../testkit/wait';
 
 const T0 = Date.parse('2026-12-01T10:00:00Z') * 1000;
 
@@ -16,8 +16,18 @@ function alert(i: number): Alert {
   const device = `dev-${i % 7}`;
   const readingTime = T0 + i * 1_000_000;
   return {
-    alert_id: alertId(device, 'anomaly', 'temperature', readingTime), device_id: device, kind: 'anomaly', metric: 'temperature',
-    value: 30 + i, mean: 20, stddev: 0.5, z: 20 + 2 * i, threshold: 4.2, reading_time: readingTime, detected_at: readingTime / 1000, details: null,
+    alert_id: alertId(device, 'anomaly', 'temperature', readingTime),
+    device_id: device,
+    kind: 'anomaly',
+    metric: 'temperature',
+    value: 30 + i,
+    mean: 20,
+    stddev: 0.5,
+    z: 20 + 2 * i,
+    threshold: 4.2,
+    reading_time: readingTime,
+    detected_at: readingTime / 1000,
+    details: null,
   };
 }
 
@@ -56,7 +66,11 @@ async function receiver(answer: (key: string, nth: number) => number | 'hang', d
     requests,
     /** Keys answered 2xx at least once. */
     delivered: () => new Set(requests.filter((r) => r.status >= 200 && r.status < 300).map((r) => r.key)),
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -120,7 +134,12 @@ describe('notify', () => {
     const notifier = startNotifier(hook.url, groupId);
 
     await waitUntil('every alert but the refused one delivered', () => hook.delivered().size === alerts.length - 1);
-    expect([...hook.delivered()].sort()).toEqual(alerts.map((a) => a.alert_id).filter((id) => id !== refused).sort());
+    expect([...hook.delivered()].sort()).toEqual(
+      alerts
+        .map((a) => a.alert_id)
+        .filter((id) => id !== refused)
+        .sort(),
+    );
     // Each request carries its alert's id as the key, and the alert itself as the body.
     for (const r of hook.requests) expect(JSON.parse(r.body).alert_id).toBe(r.key);
     const tries = (key: string) => hook.requests.filter((r) => r.key === key).length;
@@ -157,7 +176,10 @@ describe('notify', () => {
     startNotifier(hook.url, groupId, { NOTIFY_FORMAT: 'slack' });
     await waitUntil('every alert delivered', () => hook.delivered().size === alerts.length, 120000);
     expect([...hook.delivered()].sort()).toEqual(alerts.map((a) => a.alert_id).sort());
-    for (const r of hook.requests) expect(JSON.parse(r.body)).toEqual({ text: expect.stringMatching(/^iot-pipeline: 2026-12-01T10:\d\d:\d\d\.000Z {2}anomaly +dev-\d {2}temperature/) });
+    for (const r of hook.requests)
+      expect(JSON.parse(r.body)).toEqual({
+        text: expect.stringMatching(/^iot-pipeline: 2026-12-01T10:\d\d:\d\d\.000Z {2}anomaly +dev-\d {2}temperature/),
+      });
     // A repeat (the alert in flight at the kill) comes with the key of its first sending: one key per alert text.
     const keysByText = new Map<string, Set<string | undefined>>();
     for (const r of hook.requests) keysByText.set(r.body, (keysByText.get(r.body) ?? new Set()).add(r.key));

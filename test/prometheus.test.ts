@@ -5,12 +5,12 @@ import { parse } from 'yaml';
 import { bridgeSchema } from '../bridge/config';
 import { writerSchema } from '../writer/config';
 import { detectorServiceSchema } from '../detector/config';
-import { createTestTopics, TestTopics, uniqueName } from './support/kafka';
-import { testMqttTopics } from './support/mqtt';
-import { createMigratedDatabase, TestDatabase } from './support/pg';
-import { activeTargets, instantQuery, nativePrometheus } from './support/prometheus';
-import { ServiceProcess } from './support/service-process';
-import { waitUntil } from './support/wait';
+import { createTestTopics, TestTopics, uniqueName } from '../testkit/kafka';
+import { testMqttTopics } from '../testkit/mqtt';
+import { createMigratedDatabase, TestDatabase } from '../testkit/pg';
+import { activeTargets, instantQuery, nativePrometheus } from '../testkit/prometheus';
+import { ServiceProcess } from '../testkit/service-process';
+import { waitUntil } from '../testkit/wait';
 
 const ROOT = join(__dirname, '..');
 
@@ -30,7 +30,11 @@ describe('Prometheus configuration', () => {
   it("promtool accepts compose's config and the native stack's generated one, with their rule files", () => {
     for (const file of ['deploy/prometheus.yml', nativePrometheus().configFile]) {
       const { status, output } = promtool('check', 'config', file);
-      expect([file, status, output]).toEqual([file, 0, expect.stringMatching(/SUCCESS: 1 rule files found.*Checking \S*deploy\/prometheus\/alerts\.yml\s+SUCCESS: \d+ rules found/s)]);
+      expect([file, status, output]).toEqual([
+        file,
+        0,
+        expect.stringMatching(/SUCCESS: 1 rule files found.*Checking \S*deploy\/prometheus\/alerts\.yml\s+SUCCESS: \d+ rules found/s),
+      ]);
     }
   });
 
@@ -100,7 +104,11 @@ describe('the native Prometheus scrapes the running services', () => {
 
     // the scrapes landed: `up` is 1, and each service's series are stored under its job
     const series = async (q: string) => (await instantQuery(prometheus.url, q)).map((s) => [s.metric.job, s.value]).sort();
-    expect(await series(`up{test_run="${run}"}`)).toEqual([['bridge', 1], ['detector', 1], ['writer', 1]]);
+    expect(await series(`up{test_run="${run}"}`)).toEqual([
+      ['bridge', 1],
+      ['detector', 1],
+      ['writer', 1],
+    ]);
     expect((await series(`process_cpu_seconds_total{test_run="${run}"}`)).map(([job]) => job)).toEqual(['bridge', 'detector', 'writer']);
     expect(await series(`iot_bridge_messages_received_total{test_run="${run}"}`)).toEqual([['bridge', 0]]);
   });

@@ -1,10 +1,10 @@
 import { Admin, Producer } from 'kafkajs';
 import { Pool } from 'pg';
 import { Reading } from '../schemas';
-import { createTestTopics, groupLag, produceReadings, telemetryCodec, testKafka, TestTopics, uniqueName } from './support/kafka';
-import { createMigratedDatabase, TestDatabase } from './support/pg';
-import { ServiceProcess } from './support/service-process';
-import { waitUntil } from './support/wait';
+import { createTestTopics, groupLag, produceReadings, telemetryCodec, testKafka, TestTopics, uniqueName } from '../testkit/kafka';
+import { createMigratedDatabase, TestDatabase } from '../testkit/pg';
+import { ServiceProcess } from '../testkit/service-process';
+import { waitUntil } from '../testkit/wait';
 
 const BASE_US = Date.UTC(2026, 10, 1) * 1000;
 
@@ -94,24 +94,43 @@ describe('replay', () => {
     const lostInRange = inRange.filter((r) => Number(r.device_id.slice(4)) % 2 === 0 && r.seq! % 3 !== 0);
     const lostOutside = [before[before.length - 1], after[0]];
     for (const r of [...lostInRange, ...lostOutside]) {
-      await db.pool.query('DELETE FROM device_telemetry WHERE device_id = $1 AND time = to_timestamp($2::float8 / 1e6)', [r.device_id, r.time]);
+      await db.pool.query('DELETE FROM device_telemetry WHERE device_id = $1 AND time = to_timestamp($2::float8 / 1e6)', [
+        r.device_id,
+        r.time,
+      ]);
     }
     expect((await storedRows(db.pool)).length).toBe(all.length - lostInRange.length - lostOutside.length);
 
     // The pipeline goes on: new readings arrive while the replay runs.
     const producing = produceReadings(producer, topics.telemetry, codec, later);
-    const { code, output } = await runReplay({ ...topics.env, ...db.env }, ['--from', new Date(fromMs).toISOString(), '--to', String(toMs), '--json']);
+    const { code, output } = await runReplay({ ...topics.env, ...db.env }, [
+      '--from',
+      new Date(fromMs).toISOString(),
+      '--to',
+      String(toMs),
+      '--json',
+    ]);
     await producing;
     expect(code).toBe(0);
     const summary = JSON.parse(output.find((l) => l.startsWith('{"topic"'))!);
-    expect(summary).toMatchObject({ records: inRange.length, inserted: lostInRange.length, alreadyPresent: inRange.length - lostInRange.length, undecodable: 0 });
+    expect(summary).toMatchObject({
+      records: inRange.length,
+      inserted: lostInRange.length,
+      alreadyPresent: inRange.length - lostInRange.length,
+      undecodable: 0,
+    });
 
-    const expected = [...all, ...later].filter((r) => !lostOutside.includes(r)).map(rowOf).sort();
+    const expected = [...all, ...later]
+      .filter((r) => !lostOutside.includes(r))
+      .map(rowOf)
+      .sort();
     await waitUntil('the later readings stored', async () => (await storedRows(db.pool)).length === expected.length);
     expect(await storedRows(db.pool)).toEqual(expected);
     // The writers' group was not used: it has consumed everything itself and still owns its offsets.
     await waitUntil('the writer to commit everything', async () => (await groupLag(admin, writerGroup, topics.telemetry)) === 0);
-    expect(await writer.metricValue('iot_writer_rows_total', { table: 'device_telemetry', result: 'inserted' })).toBe(all.length + later.length);
+    expect(await writer.metricValue('iot_writer_rows_total', { table: 'device_telemetry', result: 'inserted' })).toBe(
+      all.length + later.length,
+    );
   });
 
   it('refuses a range that Kafka no longer retains and says what it does retain', async () => {

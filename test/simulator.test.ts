@@ -7,7 +7,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { createLogger } from '../lib/log';
 import { generateFleet, encodePayload, resolveConfig, simulateFleet, toFleetPlan, type FleetOptions } from '../simulator';
 import type { GroundTruthEvent } from '../simulator';
-import { waitUntil } from './support/wait';
+import { waitUntil } from '../testkit/wait';
 
 /** Simulator → real Mosquitto → an MQTT.js subscriber. Broker from MQTT_BROKER / MQTT_PORT. */
 const BROKER = process.env.MQTT_BROKER ?? '127.0.0.1';
@@ -80,7 +80,15 @@ describe('simulator against Mosquitto', () => {
     const sent: Received[] = [];
     const summary = await simulateFleet({ ...options, onPublish: (_e, t, payload) => sent.push({ topic: t, payload }) });
 
-    expect(summary).toMatchObject({ readings: 100, published: 100, acked: 100, failed: 0, drained: true, interrupted: false, seed: 20241128 });
+    expect(summary).toMatchObject({
+      readings: 100,
+      published: 100,
+      acked: 100,
+      failed: 0,
+      drained: true,
+      interrupted: false,
+      seed: 20241128,
+    });
     expect(Object.keys(summary.ackedByDevice)).toHaveLength(5);
     for (const n of Object.values(summary.ackedByDevice)) expect(n).toBe(20);
 
@@ -131,7 +139,7 @@ describe('simulator against Mosquitto', () => {
     expect(summary.elapsedSeconds).toBeGreaterThan(0.85);
     expect(arrivals[arrivals.length - 1] - arrivals[0]).toBeGreaterThan(750);
     const stamps = sub.messages.map((m) => JSON.parse(m.payload).timestamp as number);
-    expect(Math.abs(stamps[0] * 1000 - Date.now()) ).toBeLessThan(10_000);
+    expect(Math.abs(stamps[0] * 1000 - Date.now())).toBeLessThan(10_000);
   });
 
   it('publishes to per-device topics over MQTT 5, writing ground truth of injected faults', async () => {
@@ -146,10 +154,19 @@ describe('simulator against Mosquitto', () => {
       faults: { duplicateRate: 0.05, dropRate: 0.05 },
       output: { groundTruth },
     });
-    const events = readFileSync(groundTruth, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as GroundTruthEvent);
+    const events = readFileSync(groundTruth, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as GroundTruthEvent);
     const dups = events.filter((e) => e.kind === 'duplicate').length;
     expect(dups).toBeGreaterThan(0);
-    expect(summary).toMatchObject({ readings: 200, duplicates: dups, published: 200 + dups, acked: 200 + dups, groundTruthEvents: events.length });
+    expect(summary).toMatchObject({
+      readings: 200,
+      duplicates: dups,
+      published: 200 + dups,
+      acked: 200 + dups,
+      groundTruthEvents: events.length,
+    });
     const mine = () => sub.messages.filter((m) => m.topic.startsWith(`devices/${prefix}`));
     await waitUntil('all per-device messages', () => mine().length >= 200 + dups, 20_000, 20);
     for (const m of mine()) expect(m.topic).toBe(`devices/${JSON.parse(m.payload).device_id}/telemetry`);
@@ -180,10 +197,14 @@ describe('simulator against Mosquitto', () => {
       expect(summary).toMatchObject({ readings: 200, acked: 200, failed: 0, drained: true });
       await waitUntil('every reading at the subscriber', () => new Set(sub.messages.map((m) => m.payload)).size >= 200, 20_000, 20);
       // QoS 1 is at least once: a resend after the cut may arrive twice, but every reading arrives.
-      expect(new Set(sub.messages.map((m) => m.payload))).toEqual(new Set(expectedPayloads({
-        ...base(topic, prefix),
-        fleet: { idPrefix: prefix, seed: 9, start: START, withSeq: true, deviceCount: 5, interval: 0.05, count: 40 },
-      })));
+      expect(new Set(sub.messages.map((m) => m.payload))).toEqual(
+        new Set(
+          expectedPayloads({
+            ...base(topic, prefix),
+            fleet: { idPrefix: prefix, seed: 9, start: START, withSeq: true, deviceCount: 5, interval: 0.05, count: 40 },
+          }),
+        ),
+      );
     } finally {
       await proxy.close();
     }
@@ -208,7 +229,10 @@ describe('simulator against Mosquitto', () => {
 });
 
 /** A TCP relay to the broker whose connections the test can cut, as a network failure would. */
-async function tcpProxy(host: string, port: number): Promise<{ port: number; connections: number; cutAll(): void; close(): Promise<void> }> {
+async function tcpProxy(
+  host: string,
+  port: number,
+): Promise<{ port: number; connections: number; cutAll(): void; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
   let connections = 0;
   const server: Server = createServer((client) => {

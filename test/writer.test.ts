@@ -4,10 +4,10 @@ import { AvroCodec, createRegistry } from '../lib/avro';
 import { subjectOf } from '../lib/topics';
 import { DLQ_HEADERS } from '../lib/dlq';
 import { Reading, telemetrySchemaText } from '../schemas';
-import { createTestTopics, header, produceReadings, readTopic, telemetryCodec, testKafka, TestTopics } from './support/kafka';
-import { createMigratedDatabase, TestDatabase } from './support/pg';
-import { ServiceProcess } from './support/service-process';
-import { waitUntil } from './support/wait';
+import { createTestTopics, header, produceReadings, readTopic, telemetryCodec, testKafka, TestTopics } from '../testkit/kafka';
+import { createMigratedDatabase, TestDatabase } from '../testkit/pg';
+import { ServiceProcess } from '../testkit/service-process';
+import { waitUntil } from '../testkit/wait';
 
 const BASE_US = Date.UTC(2026, 10, 1) * 1000;
 
@@ -113,7 +113,10 @@ describe('writer', () => {
     expect(header(dead, DLQ_HEADERS.detail)).toMatch(/magic byte/);
     expect(header(dead, DLQ_HEADERS.source)).toMatch(new RegExp(`^kafka:${topics.telemetry.replace(/\./g, '\\.')}/\\d+@1$`));
     expect(dead.value?.toString()).toBe('not avro at all');
-    await waitUntil('rejected counter', async () => (await writer.metricValue('iot_writer_rejected_total', { reason: 'undecodable' })) === 1);
+    await waitUntil(
+      'rejected counter',
+      async () => (await writer.metricValue('iot_writer_rejected_total', { reason: 'undecodable' })) === 1,
+    );
   });
 
   it('keeps reading records written with a newer compatible schema (BACKWARD evolution)', async () => {

@@ -21,13 +21,13 @@ export const writerSchema = {
     },
     sinkAlerts: {
       doc: 'Also sink the alerts topic into device_alerts',
-      format: Boolean,
+      format: 'boolean-text',
       default: true,
       env: 'WRITER_SINK_ALERTS',
     },
     fromBeginning: {
       doc: 'A new consumer group starts at the earliest offset (else the latest)',
-      format: Boolean,
+      format: 'boolean-text',
       default: true,
       env: 'WRITER_FROM_BEGINNING',
     },

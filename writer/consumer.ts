@@ -1,5 +1,8 @@
-import { Consumer, EachBatchPayload, Producer } from 'kafkajs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Consumer, EachBatchPayload } from 'kafkajs';
+import type { AcknowledgedSender } from '../lib/acknowledged-send';
 import { DecodeError } from '../lib/avro';
+import { Backoff } from '../lib/backoff';
 import { Rejection, sendToDlq } from '../lib/dlq';
 import { isRetriable } from '../lib/errors';
 import { Logger } from '../lib/log';
@@ -20,7 +23,7 @@ export interface ConsumeOptions {
 export function createBatchHandler(
   sinks: Map<string, TopicSink<unknown>>,
   consumer: Consumer,
-  producer: Producer,
+  deadLetters: AcknowledgedSender,
   options: ConsumeOptions,
   metrics: WriterMetrics,
   logger: Logger,
@@ -48,11 +51,11 @@ export function createBatchHandler(
       }
     }
 
-    let backoff = 100;
+    const backoff = new Backoff({ minMs: 100, maxMs: options.retryMaxMs });
     let dlqSent = false;
     for (;;) {
       try {
-        if (!dlqSent) await sendToDlq(producer, options.dlqTopic, rejections);
+        if (!dlqSent) await sendToDlq(deadLetters, options.dlqTopic, rejections);
         dlqSent = true;
         await sink.batcher.write(records);
         break;
@@ -60,10 +63,10 @@ export function createBatchHandler(
         const retriable = isRetriable(err);
         metrics.writeErrors.inc({ table: sink.table.name, retriable: String(retriable) });
         if (!retriable || !isRunning() || isStale()) throw err;
-        logger.warn({ err, topic: batch.topic, partition: batch.partition, backoffMs: backoff }, 'write failed, retrying');
+        const delay = backoff.next();
+        logger.warn({ err, topic: batch.topic, partition: batch.partition, backoffMs: delay }, 'write failed, retrying');
         await heartbeat().catch(() => undefined);
-        await new Promise((r) => setTimeout(r, backoff));
-        backoff = Math.min(backoff * 2, options.retryMaxMs);
+        await sleep(delay);
       }
     }
     for (const r of rejections) metrics.rejected.inc({ reason: r.reason });

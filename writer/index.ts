@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { Partitioners } from 'kafkajs';
+import { AcknowledgedSender } from '../lib/acknowledged-send';
 import { createRegistry, AvroCodec } from '../lib/avro';
 import { loadConfig } from '../lib/config';
 import { createKafka, consumerTimings } from '../lib/kafka';
@@ -35,12 +36,22 @@ export async function run(argv: string[]): Promise<void> {
   const sinkOptions = { batchSize: config.writer.batchSize, lingerMs: config.writer.lingerMs };
   const sinks = new Map<string, TopicSink<unknown>>();
   const telemetry = createTopicSink<Reading>(
-    config.kafka.telemetryTopic, telemetryTable, new AvroCodec<Reading>(registry, telemetrySchemaText), pool, sinkOptions, metrics,
+    config.kafka.telemetryTopic,
+    telemetryTable,
+    new AvroCodec<Reading>(registry, telemetrySchemaText),
+    pool,
+    sinkOptions,
+    metrics,
   );
   sinks.set(telemetry.topic, telemetry as TopicSink<unknown>);
   if (config.writer.sinkAlerts) {
     const alerts = createTopicSink<Alert>(
-      config.kafka.alertsTopic, alertTable, new AvroCodec<Alert>(registry, alertSchemaText), pool, sinkOptions, metrics,
+      config.kafka.alertsTopic,
+      alertTable,
+      new AvroCodec<Alert>(registry, alertSchemaText),
+      pool,
+      sinkOptions,
+      metrics,
     );
     sinks.set(alerts.topic, alerts as TopicSink<unknown>);
   }
@@ -48,8 +59,11 @@ export async function run(argv: string[]): Promise<void> {
   const kafka = createKafka(config.kafka, logger, 'writer');
   const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   const consumer = kafka.consumer({ groupId: config.writer.groupId, allowAutoTopicCreation: false, ...consumerTimings(config.kafka) });
-  await waitFor('Kafka', () => producer.connect(), logger);
+  const admin = kafka.admin();
+  await waitFor('Kafka', () => Promise.all([producer.connect(), admin.connect()]), logger);
+  lifecycle.onShutdown('kafka admin', () => admin.disconnect());
   lifecycle.onShutdown('dlq producer', () => producer.disconnect());
+  const deadLetters = new AcknowledgedSender(producer, admin);
   lifecycle.onShutdown('batchers', async () => {
     for (const sink of sinks.values()) await sink.batcher.drain();
   });
@@ -73,7 +87,12 @@ export async function run(argv: string[]): Promise<void> {
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: 16,
     eachBatch: createBatchHandler(
-      sinks, consumer, producer, { dlqTopic: config.kafka.dlqTopic, retryMaxMs: config.writer.retryMaxMs }, metrics, logger,
+      sinks,
+      consumer,
+      deadLetters,
+      { dlqTopic: config.kafka.dlqTopic, retryMaxMs: config.writer.retryMaxMs },
+      metrics,
+      logger,
     ),
   });
   logger.info({ topics: [...sinks.keys()], group: config.writer.groupId, batchSize: config.writer.batchSize }, 'writer running');

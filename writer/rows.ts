@@ -19,8 +19,18 @@ export function encodeReading(w: CopyBinaryWriter, reading: Reading): void {
 }
 
 export const ALERT_STAGING_COLUMNS = [
-  'alert_id', 'device_id', 'kind', 'metric', 'value', 'mean', 'stddev', 'z', 'threshold',
-  'reading_time', 'detected_at', 'details',
+  'alert_id',
+  'device_id',
+  'kind',
+  'metric',
+  'value',
+  'mean',
+  'stddev',
+  'z',
+  'threshold',
+  'reading_time',
+  'detected_at',
+  'details',
 ];
 
 export function encodeAlert(w: CopyBinaryWriter, alert: Alert): void {

@@ -102,7 +102,6 @@ function encodeRows<T>(table: TableSpec<T>, records: readonly T[]): EncodedRows 
 function classify(err: unknown, table: string): PipelineError {
   const { code = '', severity } = err as { code?: string; severity?: string };
   // No severity: not a server error but a socket failure (ECONNRESET, ECONNREFUSED, ...).
-  const retriable =
-    severity === undefined || /^(08|53|57)/.test(code) || code === '40001' || code === '40P01';
+  const retriable = severity === undefined || /^(08|53|57)/.test(code) || code === '40001' || code === '40P01';
   return new PipelineError(`writing ${table}: ${(err as Error).message}`, { retriable, cause: err });
 }

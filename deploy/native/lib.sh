@@ -36,10 +36,12 @@ STACK_JAVA=${STACK_JAVA:-java}
 # Ports: environment > what the last up.sh saved in conf/stack.settings > defaults.
 # Saving them means service.sh and down.sh act on the ports up.sh used.
 # ---------------------------------------------------------------------------------------------
-STACK_SETTING_NAMES=(STACK_MQTT_PORT STACK_PG_PORT STACK_KAFKA_PORT STACK_KAFKA_CONTROLLER_PORT STACK_REGISTRY_PORT
+STACK_SETTING_NAMES=(STACK_MQTT_PORT STACK_MQTT_TLS_PORT STACK_PG_PORT STACK_KAFKA_PORT STACK_KAFKA_CONTROLLER_PORT STACK_REGISTRY_PORT
   STACK_PROMETHEUS_PORT STACK_BRIDGE_METRICS_PORT STACK_WRITER_METRICS_PORT STACK_DETECTOR_METRICS_PORT STACK_KAFKA_BROKERS)
 declare -A STACK_DEFAULTS=(
   [STACK_MQTT_PORT]=1883
+  # Mosquitto's TLS listener (mqtts), with a certificate from the stack's own CA
+  [STACK_MQTT_TLS_PORT]=8883
   [STACK_PG_PORT]=5432
   [STACK_KAFKA_PORT]=9092
   [STACK_KAFKA_CONTROLLER_PORT]=9093
@@ -321,13 +323,13 @@ java_major() {
   echo "${v%%[.-]*}"
 }
 
-# Debian packages: mosquitto (+ clients for the readiness probe), postgresql, prometheus (with
+# Debian packages: mosquitto (the fallback when no 2.1 build can be had; clients for the readiness probe), postgresql, prometheus (with
 # promtool), a JDK >= 17, maven and curl. apt-get update and install run only when something is
 # missing. Services the packages would start (the distribution's own mosquitto, postgresql and
 # prometheus) are kept from starting.
 ensure_system_packages() {
   local missing=() major policy_created=0
-  mosquitto_bin >/dev/null || missing+=(mosquitto)
+  mosquitto_debian_bin >/dev/null || missing+=(mosquitto)
   command -v mosquitto_pub >/dev/null || missing+=(mosquitto-clients)
   pg_bin_dir >/dev/null || missing+=(postgresql)
   { prometheus_bin >/dev/null && command -v promtool >/dev/null; } || missing+=(prometheus)
@@ -376,6 +378,7 @@ MAVEN_DEPENDENCY_PLUGIN=org.apache.maven.plugins:maven-dependency-plugin:3.8.1
 
 stack_install() {
   ensure_system_packages
+  ensure_mosquitto
   ensure_timescaledb
   ensure_kafka_libs
   ensure_apicurio
@@ -482,7 +485,11 @@ _svc() {
 # svc_install NAME: what NAME needs on disk (each part a quick no-op when present)
 svc_install() {
   case $1 in
-    postgres | mosquitto | prometheus) ensure_system_packages ;;
+    postgres | prometheus) ensure_system_packages ;;
+    mosquitto)
+      ensure_system_packages
+      ensure_mosquitto
+      ;;
     kafka | kafka-[0-9]*) ensure_kafka_libs ;;
     registry) ensure_apicurio ;;
   esac
@@ -544,6 +551,8 @@ write_env_file() {
   cat >"$STACK_DIR/env.tmp" <<EOF
 MQTT_BROKER=$STACK_HOST
 MQTT_PORT=$STACK_MQTT_PORT
+MQTT_TLS_PORT=$STACK_MQTT_TLS_PORT
+MQTT_TLS_CA_FILE=$MQTT_TLS_DIR/ca.pem
 KAFKA_BROKERS=$(kafka_bootstrap)
 SCHEMA_REGISTRY_URL=$(registry_url)
 POSTGRES_HOST=$STACK_HOST
@@ -573,6 +582,7 @@ stack_check_ports() {
     owner[$2]=$1
   }
   _claim STACK_MQTT_PORT "$STACK_MQTT_PORT"
+  _claim STACK_MQTT_TLS_PORT "$STACK_MQTT_TLS_PORT"
   _claim STACK_PG_PORT "$STACK_PG_PORT"
   for n in $(kafka_nodes); do
     _claim "$n (from STACK_KAFKA_PORT)" "$(kafka_node_port "$n")"

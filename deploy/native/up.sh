@@ -30,6 +30,7 @@ svc_wait registry
 write_env_file
 say "stack is up:"
 for s in $(stack_units); do echo "    $s: pid $(svc_pid "$s"), $STACK_HOST:$(svc_port "$s")"; done
+echo "    Mosquitto $(mosquitto_version), persistence: $(mosquitto_persistence_mode)"
 echo "    environment for the services and tests: $(rel "$STACK_DIR/env")  (set -a; . $(rel "$STACK_DIR/env"); set +a)"
 sed 's/^/      /' "$STACK_DIR/env"
 echo "    logs: $(rel "$STACK_LOGS")/   stop: npm run stack:down"

@@ -1,11 +1,11 @@
 import { MqttClient } from 'mqtt';
 import { Reading } from '../../schemas';
-import { createTestTopics, groupLag, produceReadings, telemetryCodec, testKafka, TestTopics, uniqueName } from '../support/kafka';
-import { connectPublisher, publishQos1, testMqttTopics } from '../support/mqtt';
-import { createMigratedDatabase, TestDatabase } from '../support/pg';
-import { nativeService as service } from '../support/native-service';
-import { ServiceProcess } from '../support/service-process';
-import { waitUntil } from '../support/wait';
+import { createTestTopics, groupLag, produceReadings, telemetryCodec, testKafka, TestTopics, uniqueName } from '../../testkit/kafka';
+import { connectPublisher, publishQos1, testMqttTopics } from '../../testkit/mqtt';
+import { createMigratedDatabase, TestDatabase } from '../../testkit/pg';
+import { nativeService as service } from '../../testkit/native-service';
+import { ServiceProcess } from '../../testkit/service-process';
+import { waitUntil } from '../../testkit/wait';
 
 /**
  * Back-pressure with real outages: the native stack's PostgreSQL and Kafka are stopped
@@ -14,7 +14,9 @@ import { waitUntil } from '../support/wait';
  */
 
 async function storedRows(db: TestDatabase): Promise<{ rows: number; identities: number }> {
-  const { rows } = await db.pool.query('SELECT count(*)::int AS rows, count(DISTINCT (device_id, time))::int AS identities FROM device_telemetry');
+  const { rows } = await db.pool.query(
+    'SELECT count(*)::int AS rows, count(DISTINCT (device_id, time))::int AS identities FROM device_telemetry',
+  );
   return rows[0];
 }
 
@@ -48,7 +50,14 @@ describe('back-pressure', () => {
     try {
       const t0 = Date.UTC(2026, 10, 1) * 1000;
       const readings: Reading[] = Array.from({ length: 3000 }, (_, i) => ({
-        device_id: `dev-${i % 30}`, time: t0 + i * 1000, firmware: '1.0.0', temperature: 20, humidity: 50, battery: 80, seq: null, ingested_at: Date.now(),
+        device_id: `dev-${i % 30}`,
+        time: t0 + i * 1000,
+        firmware: '1.0.0',
+        temperature: 20,
+        humidity: 50,
+        battery: 80,
+        seq: null,
+        ingested_at: Date.now(),
       }));
       // One reading first, so the writer knows the schema: the native registry keeps its
       // schemas in the same PostgreSQL, and this test is about the writer's own writes.
@@ -58,7 +67,12 @@ describe('back-pressure', () => {
       await service('postgres', 'stop');
       await produceReadings(producer, topics.telemetry, codec, readings.slice(1));
 
-      await waitUntil('the writer to fail and retry', async () => (await writer.metricValue('iot_writer_write_errors_total', { retriable: 'true' })) >= 3, 90000, 500);
+      await waitUntil(
+        'the writer to fail and retry',
+        async () => (await writer.metricValue('iot_writer_write_errors_total', { retriable: 'true' })) >= 3,
+        90000,
+        500,
+      );
       // Held down for a minute in all (a deliberate outage, not a wait for a condition).
       await new Promise((r) => setTimeout(r, 60000));
       expect(await writer.metricValue('iot_writer_write_errors_total', { retriable: 'false' })).toBe(0);
@@ -96,14 +110,24 @@ describe('back-pressure', () => {
         await Promise.all(
           Array.from({ length: 500 }, (_, k) => {
             const n = i + k;
-            const payload = JSON.stringify({ device_id: `dev-${n % 50}`, firmware: '1.0.0', temperature: 20, humidity: 50, battery: 80, timestamp: t0 + n / 1000, note: pad });
+            const payload = JSON.stringify({
+              device_id: `dev-${n % 50}`,
+              firmware: '1.0.0',
+              temperature: 20,
+              humidity: 50,
+              battery: 80,
+              timestamp: t0 + n / 1000,
+              note: pad,
+            });
             return publishQos1(publisher, mqttTopics.shared, payload);
           }),
         );
       }
       const producedWhileDown = await bridge.metricValue('iot_bridge_readings_produced_total');
       const rssDown = await bridge.metricValue('process_resident_memory_bytes');
-      process.stdout.write(`bridge RSS: ${(rssBefore / 2 ** 20).toFixed(0)} MiB before, ${(rssDown / 2 ** 20).toFixed(0)} MiB with Kafka down and ${count} readings offered\n`);
+      process.stdout.write(
+        `bridge RSS: ${(rssBefore / 2 ** 20).toFixed(0)} MiB before, ${(rssDown / 2 ** 20).toFixed(0)} MiB with Kafka down and ${count} readings offered\n`,
+      );
       expect(producedWhileDown).toBe(0);
       // Bounded: the receive maximum (2000 in flight) of ~8 KB messages, ~16 MB and a few copies
       // of it, not the 160 MB offered (times the copies an unbounded bridge would keep).

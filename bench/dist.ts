@@ -3,15 +3,10 @@
  * before spawning a service they check that every source file the build compiles has an
  * output at least as new, and refuse to run otherwise (`npm run build` first).
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildFiles } from '../testkit/layering';
 import { ServiceProcess } from '../testkit/service-process';
-
-/** The folders tsconfig.build.json leaves out (its `exclude` entries without wildcards). */
-function notBuilt(root: string): Set<string> {
-  const config = JSON.parse(readFileSync(join(root, 'tsconfig.build.json'), 'utf8')) as { exclude?: string[] };
-  return new Set((config.exclude ?? []).filter((e) => !e.includes('*')));
-}
 
 export interface BuildPair {
   source: string;
@@ -39,24 +34,18 @@ export function distProblem(pairs: readonly BuildPair[]): string | undefined {
   return undefined;
 }
 
-function sources(root: string, skip: Set<string>, dir = root): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.isDirectory()) {
-      if (!skip.has(relative(root, join(dir, entry.name))) && !entry.name.startsWith('.'))
-        out.push(...sources(root, skip, join(dir, entry.name)));
-    } else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts') && !entry.name.endsWith('.d.ts')) {
-      out.push(relative(root, join(dir, entry.name)));
-    }
-  }
-  return out;
-}
-
 export function buildPairs(root: string): BuildPair[] {
-  return sources(root, notBuilt(root)).map((source) => {
-    const output = join(root, 'dist', source.replace(/\.ts$/, '.js'));
-    return { source, sourceMs: statSync(join(root, source)).mtimeMs, outputMs: existsSync(output) ? statSync(output).mtimeMs : undefined };
-  });
+  // the files tsconfig.build.json compiles, as TypeScript lists them
+  return [...buildFiles(root)]
+    .filter((source) => !source.endsWith('.d.ts'))
+    .map((source) => {
+      const output = join(root, 'dist', source.replace(/\.ts$/, '.js'));
+      return {
+        source,
+        sourceMs: statSync(join(root, source)).mtimeMs,
+        outputMs: existsSync(output) ? statSync(output).mtimeMs : undefined,
+      };
+    });
 }
 
 /** Makes every ServiceProcess of this run start from dist/; throws, saying what to do, when dist/ is not fresh. */

@@ -14,7 +14,7 @@ module.exports = {
       displayName: 'unit',
       testEnvironment: 'node',
       transform: { '^.+\\.ts$': tsJest },
-      testMatch: ['<rootDir>/{lib,bridge,writer,detector,simulator,analytics,schemas,db,cli,notify,testkit}/**/*.test.ts'],
+      testMatch: ['<rootDir>/{lib,bridge,writer,detector,simulator,analytics,schemas,db,cli,notify,testkit,bench}/**/*.test.ts'],
     },
     {
       displayName: 'integration',

@@ -34,30 +34,27 @@ ORDER BY device_id`;
  * squares add up to exactly the window's: the 1-hour rollup for the window's whole hours, the
  * 1-minute rollup for the whole minutes before the first of those, the raw table only for the
  * partial first minute. So a window statistic reads about 1 row a device-hour instead of every
- * reading. Columns: device_id, readings, then per metric <m>_n, <m>_sum, <m>_sumsq. Needs the
- * CTE `bounds` of WINDOW_BOUNDS(p).
+ * reading. Columns: device_id, readings, then per metric <m>_n, <m>_sum, <m>_sumsq.
  */
-const WINDOW_BOUNDS = (p: number) => `bounds AS (
-    SELECT ${SINCE_HOURS(p)} AS since,
-           time_bucket(interval '1 minute', ${SINCE_HOURS(p)}) + interval '1 minute' AS first_minute,
-           time_bucket(interval '1 hour', ${SINCE_HOURS(p)}) + interval '1 hour' AS first_hour
-)`;
-function windowParts(deviceFilter: (column: string) => string): string {
+const FIRST_WHOLE = (unit: 'minute' | 'hour', p: number) => `(time_bucket(interval '1 ${unit}', ${SINCE_HOURS(p)}) + interval '1 ${unit}')`;
+function windowParts(p: number, deviceFilter: (column: string) => string): string {
   const columns = ['device_id', 'readings', ...METRICS.flatMap((m) => [`${m}_n`, `${m}_sum`, `${m}_sumsq`])].join(', ');
   const rollup = METRICS.map((m) => `r.${m}_count, r.${m}_sum, r.${m}_sumsq`).join(', ');
   const raw = METRICS.map((m) => `(t.${m} IS NOT NULL)::int, t.${m}, t.${m} * t.${m}`).join(', ');
+  // the bounds written out, not joined from a CTE: stable expressions are what lets the planner
+  // use the rollups' bucket indexes and skip chunks
   return `window_parts (${columns}) AS (
     SELECT r.device_id, r.reading_count, ${rollup}
-    FROM device_telemetry_1h r, bounds b
-    WHERE r.bucket >= b.first_hour AND ${deviceFilter('r.device_id')}
+    FROM device_telemetry_1h r
+    WHERE r.bucket >= ${FIRST_WHOLE('hour', p)} AND ${deviceFilter('r.device_id')}
     UNION ALL
     SELECT r.device_id, r.reading_count, ${rollup}
-    FROM device_telemetry_1m r, bounds b
-    WHERE r.bucket >= b.first_minute AND r.bucket < b.first_hour AND ${deviceFilter('r.device_id')}
+    FROM device_telemetry_1m r
+    WHERE r.bucket >= ${FIRST_WHOLE('minute', p)} AND r.bucket < ${FIRST_WHOLE('hour', p)} AND ${deviceFilter('r.device_id')}
     UNION ALL
     SELECT t.device_id, 1, ${raw}
-    FROM device_telemetry t, bounds b
-    WHERE t.time > b.since AND t.time < b.first_minute AND ${deviceFilter('t.device_id')}
+    FROM device_telemetry t
+    WHERE t.time > ${SINCE_HOURS(p)} AND t.time < ${FIRST_WHOLE('minute', p)} AND ${deviceFilter('t.device_id')}
 )`;
 }
 
@@ -70,7 +67,7 @@ function windowParts(deviceFilter: (column: string) => string): string {
  * that one judges all history). now() is fixed for the statement. $1 threshold, $2 hours, $3 device or
  * null, $4 limit.
  */
-export const TEMPERATURE_ANOMALIES = `WITH ${WINDOW_BOUNDS(2)}, ${windowParts((c) => DEVICE_FILTER(3, c))}, stats AS (
+export const TEMPERATURE_ANOMALIES = `WITH ${windowParts(2, (c) => DEVICE_FILTER(3, c))}, stats AS (
     SELECT device_id, sum(temperature_sum) / sum(temperature_n) AS mean,
            sqrt(greatest(sum(temperature_sumsq) - sum(temperature_sum) * sum(temperature_sum) / sum(temperature_n), 0)
                 / nullif(sum(temperature_n) - 1, 0)) AS stddev
@@ -79,20 +76,20 @@ export const TEMPERATURE_ANOMALIES = `WITH ${WINDOW_BOUNDS(2)}, ${windowParts((c
     HAVING sum(temperature_n) > 0
 ), suspect_hours AS MATERIALIZED (
     SELECT r.device_id, r.bucket, s.mean, s.stddev
-    FROM device_telemetry_1h r JOIN stats s ON s.device_id = r.device_id, bounds b
-    WHERE r.bucket > b.since - interval '1 hour' AND ${DEVICE_FILTER(3, 'r.device_id')}
+    FROM device_telemetry_1h r JOIN stats s ON s.device_id = r.device_id
+    WHERE r.bucket > ${SINCE_HOURS(2)} - interval '1 hour' AND ${DEVICE_FILTER(3, 'r.device_id')}
       AND (r.max_temperature - s.mean > $1::float8 * s.stddev OR s.mean - r.min_temperature > $1::float8 * s.stddev)
 )
 SELECT t.time, t.device_id, t.firmware, t.temperature, t.humidity, t.battery, h.mean, h.stddev,
        count(*) OVER () AS total
-FROM suspect_hours h, bounds b,
+FROM suspect_hours h,
      LATERAL (
        -- one range of the identity index per suspect hour (OFFSET 0 keeps the planner from
        -- flattening this into a join that reads every reading of the window)
        SELECT r.time, r.device_id, r.firmware, r.temperature, r.humidity, r.battery
        FROM device_telemetry r
        WHERE r.device_id = h.device_id AND r.time >= h.bucket AND r.time < h.bucket + interval '1 hour'
-         AND r.time > b.since AND abs(r.temperature - h.mean) > $1::float8 * h.stddev
+         AND r.time > ${SINCE_HOURS(2)} AND abs(r.temperature - h.mean) > $1::float8 * h.stddev
        OFFSET 0
      ) t
 ORDER BY t.time DESC, t.device_id
@@ -136,7 +133,7 @@ ORDER BY time, device_id`;
  * Fleet figures over the window: devices, readings and means from the window's parts
  * (windowParts, exact), the first and last reading through the time index. $1 hours.
  */
-export const FLEET_SUMMARY = `WITH ${WINDOW_BOUNDS(1)}, ${windowParts(() => 'true')}
+export const FLEET_SUMMARY = `WITH ${windowParts(1, () => 'true')}
 SELECT count(DISTINCT device_id) AS devices,
        sum(readings) AS readings,
        (SELECT min(time) FROM device_telemetry WHERE time > ${SINCE_HOURS(1)}) AS first_reading,

@@ -4,6 +4,7 @@ import { ENDPOINT_KEYS, parseEnvFile } from '../testkit/stack';
 import { bridgeBench } from './bridge';
 import { dbTriggerBench } from './db-trigger';
 import { detectorBench } from './detector';
+import { useCompiledServices } from './dist';
 import { endToEndBench } from './e2e';
 import { Benchmark, Flags, Progress, table, writeResult } from './report';
 import { queriesBench } from './queries';
@@ -63,6 +64,13 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   loadEndpoints();
+  try {
+    useCompiledServices();
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exitCode = 2;
+    return;
+  }
   const selected = positionals.length ? BENCHMARKS.filter((b) => positionals.includes(b.name)) : BENCHMARKS;
   let failed = 0;
   for (const bench of selected) {

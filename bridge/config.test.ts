@@ -15,3 +15,10 @@ describe('checkBridgeLimits', () => {
     expect(() => checkBridgeLimits({ ...config, maxPayloadBytes: config.maxPayloadBytes - 1 })).not.toThrow();
   });
 });
+
+describe('gateway batch limits', () => {
+  it('name the key of a bad value', () => {
+    expect(() => loadConfig(bridgeSchema, {}, { BRIDGE_MAX_READINGS_PER_MESSAGE: '0' })).toThrow(/BRIDGE_MAX_READINGS_PER_MESSAGE/);
+    expect(() => loadConfig(bridgeSchema, {}, { BRIDGE_MAX_BATCH_PAYLOAD_BYTES: 'big' })).toThrow(/BRIDGE_MAX_BATCH_PAYLOAD_BYTES/);
+  });
+});

@@ -71,6 +71,18 @@ export const bridgeSchema = {
       default: 16384,
       env: 'BRIDGE_MAX_PAYLOAD_BYTES',
     },
+    maxBatchPayloadBytes: {
+      doc: 'Larger gateway batches (a payload that is a JSON array of readings) are dead-lettered unread, cut to BRIDGE_MAX_PAYLOAD_BYTES',
+      format: 'positive-int',
+      default: 262144,
+      env: 'BRIDGE_MAX_BATCH_PAYLOAD_BYTES',
+    },
+    maxReadingsPerMessage: {
+      doc: 'Most readings in one gateway batch; a batch with more is dead-lettered whole (too_many_readings)',
+      format: 'positive-int',
+      default: 1000,
+      env: 'BRIDGE_MAX_READINGS_PER_MESSAGE',
+    },
     maxClockSkewSeconds: {
       doc: "How far ahead of the bridge clock a reading's timestamp may be",
       format: 'positive-int',

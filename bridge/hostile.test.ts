@@ -1,6 +1,14 @@
 import fc from 'fast-check';
 import { hostilePayloads } from '../testkit/hostile-payloads';
-import { DEFAULT_READING_RULES, parseReading, REJECT_REASONS, topicDevice, type ParseResult, type ReadingRules } from './reading';
+import {
+  DEFAULT_READING_RULES,
+  parsePayload,
+  parseReading,
+  REJECT_REASONS,
+  topicDevice,
+  type ParseResult,
+  type ReadingRules,
+} from './reading';
 
 const NOW = Date.UTC(2024, 5, 1, 12, 0, 0);
 const rules = DEFAULT_READING_RULES;
@@ -18,9 +26,9 @@ describe('the hostile corpus', () => {
   });
 
   it.each(corpus.map((c) => [c.name, c] as const))('%s', (_name, entry) => {
-    const r = parseReading(bytes(entry.payload), entry.topic ?? rules.defaultTopic, NOW, rules);
+    const r = parsePayload(bytes(entry.payload), entry.topic ?? rules.defaultTopic, NOW, rules);
     expect(r).toEqual({ ok: false, reason: entry.expectReason, detail: expect.any(String) });
-    expectSafeDetail(r);
+    expectSafeDetail(r as ParseResult);
   });
 });
 

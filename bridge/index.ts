@@ -3,7 +3,7 @@ import { Partitioners } from 'kafkajs';
 import { parseArgs } from 'node:util';
 import { AvroCodec, createRegistry } from '../lib/avro';
 import { loadConfig } from '../lib/config';
-import { dlqMessage } from '../lib/dlq';
+import { dlqMessage, type Rejection } from '../lib/dlq';
 import { AcknowledgedSender } from '../lib/acknowledged-send';
 import { createKafka } from '../lib/kafka';
 import { mqttTlsOptions } from '../lib/mqtt-tls';
@@ -13,7 +13,9 @@ import { Reading, telemetrySchemaText } from '../schemas';
 import { bridgeSchema, checkBridgeLimits, subscriptionsOf } from './config';
 import { bridgeMetrics } from './metrics';
 import { MqttSession } from './mqtt-session';
-import { DEFAULT_READING_RULES, parseReading, ReadingRules } from './reading';
+import { elementRejection, settleAll } from './batch';
+import { KeyCache } from './keys';
+import { arrayElements, DEFAULT_READING_RULES, parsePayload, ParseResult, ReadingRules } from './reading';
 import { BatchSender } from './sender';
 
 /**
@@ -35,6 +37,8 @@ export async function run(argv: string[]): Promise<void> {
     defaultTopic: config.mqtt.topic,
     deviceTopicPrefix: config.mqtt.deviceTopicPrefix,
     maxPayloadBytes: config.bridge.maxPayloadBytes,
+    maxBatchPayloadBytes: config.bridge.maxBatchPayloadBytes,
+    maxBatchReadings: config.bridge.maxReadingsPerMessage,
     maxClockSkewMs: config.bridge.maxClockSkewSeconds * 1000,
   };
 
@@ -75,36 +79,60 @@ export async function run(argv: string[]): Promise<void> {
     logger: logger.child({ component: 'mqtt' }),
   });
 
-  session.onMessage((msg, done) => {
+  const keys = new KeyCache();
+  const telemetryTopic = config.kafka.telemetryTopic;
+  const dlqTopic = config.kafka.dlqTopic;
+  /** A valid reading to the telemetry topic; `settle` hears when Kafka has it. */
+  const produceReading = (result: ParseResult & { ok: true }, settle: (err?: Error) => void) =>
+    sender.push({
+      topic: telemetryTopic,
+      message: { key: keys.of(result.reading.device_id), value: codec.encode(result.reading) },
+      settle: (err) => {
+        if (err) metrics.produceFailures.inc();
+        else metrics.produced.inc();
+        settle(err);
+      },
+    });
+  const produceRejection = (rejection: Rejection, receivedAt: number, settle: (err?: Error) => void) =>
+    sender.push({
+      topic: dlqTopic,
+      message: dlqMessage(rejection, receivedAt),
+      settle: (err) => {
+        if (err) metrics.produceFailures.inc();
+        else metrics.rejected.inc({ reason: rejection.reason });
+        settle(err);
+      },
+    });
+
+  session.onMessage((msg, handedOff) => {
     metrics.received.inc();
-    const result = parseReading(msg.payload, msg.topic, msg.receivedAt, rules);
-    if (result.ok) {
-      sender.push({
-        topic: config.kafka.telemetryTopic,
-        message: { key: result.reading.device_id, value: codec.encode(result.reading) },
-        settle: (err) => {
-          if (err) metrics.produceFailures.inc();
-          else {
-            metrics.produced.inc();
-            metrics.handoffSeconds.observe((Date.now() - msg.receivedAt) / 1000);
-          }
-          done(err);
-        },
-      });
-    } else {
-      // An oversized payload is dead-lettered cut to the limit (the detail gives its full size):
-      // whole, it could exceed what Kafka takes in one record and fail on every redelivery.
-      const value = result.reason === 'payload_too_large' ? msg.payload.subarray(0, rules.maxPayloadBytes) : msg.payload;
-      const rejection = { reason: result.reason, detail: result.detail, source: `mqtt:${msg.topic}`, value };
-      sender.push({
-        topic: config.kafka.dlqTopic,
-        message: dlqMessage(rejection, msg.receivedAt),
-        settle: (err) => {
-          if (err) metrics.produceFailures.inc();
-          else metrics.rejected.inc({ reason: result.reason });
-          done(err);
-        },
-      });
+    const done = (err?: Error) => {
+      if (!err) metrics.handoffSeconds.observe((Date.now() - msg.receivedAt) / 1000);
+      handedOff(err);
+    };
+    const parsed = parsePayload(msg.payload, msg.topic, msg.receivedAt, rules);
+    if (!('batch' in parsed)) {
+      if (parsed.ok) produceReading(parsed, done);
+      else {
+        // An oversized payload is dead-lettered cut to the limit (the detail gives its full size):
+        // whole, it could exceed what Kafka takes in one record and fail on every redelivery.
+        const value = parsed.reason === 'payload_too_large' ? msg.payload.subarray(0, rules.maxPayloadBytes) : msg.payload;
+        produceRejection({ reason: parsed.reason, detail: parsed.detail, source: `mqtt:${msg.topic}`, value }, msg.receivedAt, done);
+      }
+      return;
+    }
+    // A gateway batch: one record per element, the PUBACK once all of them are in Kafka.
+    const results = parsed.results;
+    metrics.batchReadings.observe(results.length);
+    const settle = settleAll(results.length, done);
+    let elements: string[] | undefined; // the elements' own text, split only if one is rejected
+    for (let i = 0; i < results.length; i++) {
+      const result = results[i];
+      if (result.ok) produceReading(result, settle);
+      else {
+        elements ??= arrayElements(parsed.text);
+        produceRejection(elementRejection(result, i, elements[i], msg.topic, rules.maxPayloadBytes), msg.receivedAt, settle);
+      }
     }
   });
   session.on('connected', () => (service.health.ready = true));

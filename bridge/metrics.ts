@@ -14,8 +14,14 @@ export function bridgeMetrics(registry: client.Registry) {
     }),
     rejected: new client.Counter({
       name: 'iot_bridge_messages_rejected_total',
-      help: 'Messages sent to the dead-letter topic, by reason',
+      help: 'Messages (or readings of a gateway batch) sent to the dead-letter topic, by reason',
       labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    batchReadings: new client.Histogram({
+      name: 'iot_bridge_batch_readings',
+      help: 'Readings per gateway batch (MQTT messages holding a JSON array)',
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
       registers: [registry],
     }),
     produceFailures: new client.Counter({

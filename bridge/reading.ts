@@ -46,7 +46,9 @@ export type RejectReason =
   | 'invalid_timestamp'
   | 'timestamp_in_future'
   | 'topic_mismatch'
-  | 'unknown_topic';
+  | 'unknown_topic'
+  | 'too_many_readings'
+  | 'empty_batch';
 
 export const REJECT_REASONS: readonly RejectReason[] = [
   'payload_too_large',
@@ -62,9 +64,22 @@ export const REJECT_REASONS: readonly RejectReason[] = [
   'timestamp_in_future',
   'topic_mismatch',
   'unknown_topic',
+  'too_many_readings',
+  'empty_batch',
 ];
 
 export type ParseResult = { ok: true; reading: Reading } | { ok: false; reason: RejectReason; detail: string };
+
+/**
+ * A gateway batch: a JSON array of readings, each validated on its own. `results[i]` is the
+ * verdict on element `i`; `text` is the decoded payload, for `arrayElements` when an element
+ * has to be dead-lettered as it was written.
+ */
+export interface BatchResult {
+  readonly batch: true;
+  readonly results: ParseResult[];
+  readonly text: string;
+}
 
 export interface Range {
   readonly min: number;
@@ -74,6 +89,10 @@ export interface Range {
 export interface ReadingRules {
   /** Checked on the raw bytes, before decoding, so a huge payload costs nothing to refuse. */
   readonly maxPayloadBytes: number;
+  /** The same for a payload that is a JSON array (a gateway batch). */
+  readonly maxBatchPayloadBytes: number;
+  /** Most readings in one gateway batch. */
+  readonly maxBatchReadings: number;
   /** Arrays and objects inside each other; the payload's own object is depth 1. */
   readonly maxNestingDepth: number;
   /** Must not carry the `g` or `y` flag (those make `test` stateful). */
@@ -94,6 +113,8 @@ export interface ReadingRules {
 
 export const DEFAULT_READING_RULES: ReadingRules = Object.freeze({
   maxPayloadBytes: 16384,
+  maxBatchPayloadBytes: 262144,
+  maxBatchReadings: 1000,
   maxNestingDepth: 32,
   // Letters and digits first, then also . _ : - ; at most 64 characters. This alone keeps
   // control characters, slashes, quotes and SQL-looking text out of identities.
@@ -137,9 +158,32 @@ export function topicDevice(mqttTopic: string, rules: Pick<ReadingRules, 'defaul
   return undefined;
 }
 
+/**
+ * One payload that must hold one reading (a JSON object). A JSON array is refused here
+ * (`not_an_object`); `parsePayload` is the bridge's entry point, which takes batches too.
+ */
 export function parseReading(payload: Buffer, mqttTopic: string, receivedAtMs: number, rules: ReadingRules): ParseResult {
-  if (payload.length > rules.maxPayloadBytes) {
-    return reject('payload_too_large', `payload: ${payload.length} bytes, limit ${rules.maxPayloadBytes}`);
+  const r = parsePayload(payload, mqttTopic, receivedAtMs, rules, false);
+  return 'batch' in r ? reject('not_an_object', 'payload: expected a JSON object, got array') : r;
+}
+
+/**
+ * One MQTT payload: a reading (a JSON object) gives a `ParseResult`, a gateway batch (a JSON
+ * array of such objects) a `BatchResult` with one verdict per element. What concerns the whole
+ * message (size, topic, UTF-8, JSON syntax, nesting, element count) is one `ParseResult`
+ * rejection either way: no element of such a message is taken.
+ */
+export function parsePayload(
+  payload: Buffer,
+  mqttTopic: string,
+  receivedAtMs: number,
+  rules: ReadingRules,
+  batches = true,
+): ParseResult | BatchResult {
+  const isArray = batches && startsWithBracket(payload);
+  const limit = isArray ? rules.maxBatchPayloadBytes : rules.maxPayloadBytes;
+  if (payload.length > limit) {
+    return reject('payload_too_large', `payload: ${payload.length} bytes, limit ${limit}${isArray ? ' for a batch' : ''}`);
   }
 
   // The topic is checked before the payload is parsed: it is cheaper and it is what ACLs bind.
@@ -169,6 +213,25 @@ export function parseReading(payload: Buffer, mqttTopic: string, receivedAtMs: n
     // V8 quotes a few characters of the input in its message: escape and bound them.
     return reject('invalid_json', `payload: ${quote(String((err as Error).message)).slice(1, -1)}`);
   }
+  if (isArray && Array.isArray(doc)) {
+    const n = doc.length;
+    if (n === 0) return reject('empty_batch', 'payload: an empty array holds no reading');
+    if (n > rules.maxBatchReadings)
+      return reject('too_many_readings', `payload: ${n} readings in one message, limit ${rules.maxBatchReadings}`);
+    const results = new Array<ParseResult>(n);
+    const duplicates = shape.elementDuplicates;
+    for (let i = 0; i < n; i++) {
+      const element: unknown = doc[i];
+      const duplicate = duplicates === undefined ? undefined : duplicates.get(i);
+      results[i] =
+        typeof element !== 'object' || element === null || Array.isArray(element)
+          ? reject('not_an_object', `reading: expected a JSON object, got ${kind(element)}`)
+          : duplicate !== undefined
+            ? reject('duplicate_key', `reading: key ${quote(duplicate)} appears more than once`)
+            : checkFields(element as Record<string, unknown>, topicId, receivedAtMs, rules);
+    }
+    return { batch: true, results, text };
+  }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
     return reject('not_an_object', `payload: expected a JSON object, got ${kind(doc)}`);
   }
@@ -176,8 +239,21 @@ export function parseReading(payload: Buffer, mqttTopic: string, receivedAtMs: n
   if (shape.duplicateKey !== undefined) {
     return reject('duplicate_key', `payload: key ${quote(shape.duplicateKey)} appears more than once`);
   }
-  const fields = doc as Record<string, unknown>;
+  return checkFields(doc as Record<string, unknown>, topicId, receivedAtMs, rules);
+}
 
+/** Whether the first byte past a byte-order mark and JSON whitespace is `[`. */
+function startsWithBracket(payload: Buffer): boolean {
+  let i = payload.length >= 3 && payload[0] === 0xef && payload[1] === 0xbb && payload[2] === 0xbf ? 3 : 0;
+  for (; i < payload.length; i++) {
+    const c = payload[i];
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return c === 0x5b;
+  }
+  return false;
+}
+
+/** The fields of one reading object, from a payload or a batch element, checked and normalised. */
+function checkFields(fields: Record<string, unknown>, topicId: string | null, receivedAtMs: number, rules: ReadingRules): ParseResult {
   // Identity.
   let deviceId: string;
   const rawId = fields.device_id;
@@ -271,17 +347,25 @@ const COMMA = 0x2c;
 
 /**
  * One pass over the text before JSON.parse: stops as soon as nesting passes `maxDepth`, and
- * notes the first key that repeats in the top-level object. Outside strings only brackets
- * and commas matter, so the pass is a character loop without allocation except for the
- * top-level keys. On text that is not valid JSON the key list means nothing; the caller
- * uses it only once JSON.parse has accepted the text.
+ * notes the first key that repeats in the top-level object, or, when the top level is an
+ * array (a gateway batch), in each of its object elements. Outside strings only brackets and
+ * commas matter, so the pass is a character loop without allocation except for the keys
+ * of the object being read. On text that is not valid JSON the keys mean nothing; the caller
+ * uses them only once JSON.parse has accepted the text.
  */
-function scanStructure(text: string, maxDepth: number): { tooDeep: boolean; duplicateKey?: string } {
+function scanStructure(
+  text: string,
+  maxDepth: number,
+): { tooDeep: boolean; duplicateKey?: string; elementDuplicates?: Map<number, string> } {
   let depth = 0;
-  let topIsObject = false;
-  let keyNext = false; // in the top-level object, right after `{` or `,`: the next string is a key
-  const keys: string[] = []; // a payload has few top-level keys: a linear search beats a Set
-  let duplicateKey: string | undefined;
+  let top = 0; // the top-level bracket: `{`, `[`, or 0 before it
+  let keyDepth = 1; // depth of the objects whose keys are checked: 1, or 2 in a top-level array
+  let inKeyed = false; // inside such an object (at its own level or deeper)
+  let keyNext = false; // in such an object, right after `{` or `,`: the next string is a key
+  let element = 0; // index of the current element of a top-level array
+  const keys: string[] = []; // an object has few keys: a linear search beats a Set
+  let duplicateKey: string | undefined; // first repeat in the current object
+  let elementDuplicates: Map<number, string> | undefined;
   const n = text.length;
   // Without a backslash anywhere (the usual payload) a string ends at the next quote, which
   // indexOf finds faster than a character loop.
@@ -312,18 +396,64 @@ function scanStructure(text: string, maxDepth: number): { tooDeep: boolean; dupl
       } catch {
         continue; // invalid JSON: JSON.parse will say so
       }
-      if (keys.includes(key)) duplicateKey = key;
-      else keys.push(key);
+      if (keys.includes(key)) {
+        duplicateKey = key;
+        if (top === 0x5b) (elementDuplicates ??= new Map()).set(element, key);
+      } else keys.push(key);
     } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
       if (++depth > maxDepth) return { tooDeep: true };
-      if (depth === 1) topIsObject = keyNext = c === 0x7b;
+      if (depth === 1) {
+        top = c;
+        keyDepth = c === 0x7b ? 1 : 2;
+      }
+      if (depth === keyDepth && c === 0x7b) {
+        inKeyed = keyNext = true;
+        keys.length = 0;
+        if (top === 0x5b) duplicateKey = undefined;
+      }
     } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      if (depth === keyDepth) inKeyed = keyNext = false;
       depth--;
-    } else if (c === COMMA && depth === 1) {
-      keyNext = topIsObject;
+    } else if (c === COMMA) {
+      if (depth === keyDepth && inKeyed) keyNext = true;
+      else if (depth === 1 && top === 0x5b) element++;
     }
   }
-  return { tooDeep: false, duplicateKey };
+  return top === 0x5b ? { tooDeep: false, elementDuplicates } : { tooDeep: false, duplicateKey };
+}
+
+/**
+ * The text of each element of a JSON array, as written (whitespace around it trimmed). Only
+ * for text JSON.parse accepted as an array; used when an element is dead-lettered, so that
+ * the dead-letter topic holds what the device sent, not a re-serialisation.
+ */
+export function arrayElements(text: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let start = -1;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      for (i++; i < n; i++) {
+        const d = text.charCodeAt(i);
+        if (d === BACKSLASH) i++;
+        else if (d === QUOTE) break;
+      }
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth === 1) start = i + 1;
+    } else if (c === 0x7d || c === 0x5d) {
+      if (--depth === 0) {
+        const last = text.slice(start, i).trim();
+        if (last !== '' || out.length > 0) out.push(last);
+        break;
+      }
+    } else if (c === COMMA && depth === 1) {
+      out.push(text.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  return out;
 }
 
 function reject(reason: RejectReason, detail: string): ParseResult {

@@ -101,9 +101,13 @@ const RECORD_OVERHEAD_BYTES = 32;
 /** What a record adds to a request: key, value, header names and values, framing. */
 export function recordBytes(message: Message): number {
   let n = RECORD_OVERHEAD_BYTES + byteLength(message.key) + byteLength(message.value);
-  for (const [name, value] of Object.entries(message.headers ?? {})) {
+  const headers = message.headers;
+  if (headers === undefined) return n; // a reading: no headers, nothing to allocate for them
+  for (const name in headers) {
+    const value = headers[name];
     n += Buffer.byteLength(name);
-    for (const v of Array.isArray(value) ? value : [value]) n += byteLength(v);
+    if (Array.isArray(value)) for (const v of value) n += byteLength(v);
+    else n += byteLength(value);
   }
   return n;
 }

@@ -53,13 +53,21 @@ export class AvroCodec<T> {
     return id;
   }
 
+  /** Reused by encode(): the body is written here, then copied once into a buffer of its exact size. */
+  private scratch = Buffer.allocUnsafe(1024);
+
   encode(value: T): Buffer {
     if (this.writerId < 0) throw new PipelineError('AvroCodec.encode before register()');
-    const body = this.readerType.toBuffer(value);
-    const out = Buffer.allocUnsafe(HEADER + body.length);
+    let end = this.readerType.encode(value, this.scratch, HEADER);
+    while (end < 0) {
+      // avsc says how many bytes were missing (as a negative number): grow and write again.
+      this.scratch = Buffer.allocUnsafe(Math.max(2 * this.scratch.length, this.scratch.length - end));
+      end = this.readerType.encode(value, this.scratch, HEADER);
+    }
+    const out = Buffer.allocUnsafe(end);
+    this.scratch.copy(out, HEADER, HEADER, end);
     out[0] = MAGIC;
     out.writeInt32BE(this.writerId, 1);
-    body.copy(out, HEADER);
     return out;
   }
 

@@ -9,6 +9,8 @@ export interface Rejection {
   source: string;
   key?: string | Buffer | null;
   value: Buffer | null;
+  /** Position of the rejected reading in a gateway batch (a JSON array); absent for a whole message. */
+  index?: number;
 }
 
 export const DLQ_HEADERS = {
@@ -16,19 +18,19 @@ export const DLQ_HEADERS = {
   detail: 'x-reject-detail',
   source: 'x-source',
   rejectedAt: 'x-rejected-at',
+  /** Only on a reading rejected out of a gateway batch: its 0-based index in the array. */
+  index: 'x-batch-index',
 } as const;
 
 export function dlqMessage(rejection: Rejection, nowMs = Date.now()): Message {
-  return {
-    key: rejection.key ?? null,
-    value: rejection.value,
-    headers: {
-      [DLQ_HEADERS.reason]: rejection.reason,
-      [DLQ_HEADERS.detail]: rejection.detail,
-      [DLQ_HEADERS.source]: rejection.source,
-      [DLQ_HEADERS.rejectedAt]: new Date(nowMs).toISOString(),
-    },
+  const headers: Record<string, string> = {
+    [DLQ_HEADERS.reason]: rejection.reason,
+    [DLQ_HEADERS.detail]: rejection.detail,
+    [DLQ_HEADERS.source]: rejection.source,
+    [DLQ_HEADERS.rejectedAt]: new Date(nowMs).toISOString(),
   };
+  if (rejection.index !== undefined) headers[DLQ_HEADERS.index] = String(rejection.index);
+  return { key: rejection.key ?? null, value: rejection.value, headers };
 }
 
 /**

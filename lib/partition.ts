@@ -9,6 +9,20 @@ const partitionLists = new Map<number, PartitionList>();
  * `partitionCount` partitions: where a device's readings and alerts go.
  */
 export function partitionOfKey(key: string | Buffer, partitionCount: number): number {
+  // A Buffer key that comes back (a service's cached key of a device) is hashed once per count.
+  if (typeof key !== 'string') {
+    const known = memo.get(key);
+    if (known !== undefined && known.count === partitionCount) return known.partition;
+    const partition = hashPartition(key, partitionCount);
+    memo.set(key, { count: partitionCount, partition });
+    return partition;
+  }
+  return hashPartition(key, partitionCount);
+}
+
+const memo = new WeakMap<Buffer, { count: number; partition: number }>();
+
+function hashPartition(key: string | Buffer, partitionCount: number): number {
   let partitionMetadata = partitionLists.get(partitionCount);
   if (partitionMetadata === undefined) {
     partitionMetadata = Array.from({ length: partitionCount }, (_, i) => ({

@@ -74,6 +74,17 @@ describe('simulator options', () => {
     expect(c.output.progress).toBe(false);
   });
 
+  it('takes --batch N (readings per message, SIM_BATCH) and refuses it with per-device topics, naming the flag', () => {
+    expect(configOf([]).fleet.batch).toBe(1);
+    expect(configOf(['--batch', '10']).fleet.batch).toBe(10);
+    expect(configOf([], { SIM_BATCH: '5' }).fleet.batch).toBe(5);
+    expect(() => configOf(['--batch', '0'])).toThrow(/--batch \(fleet\.batch\)/);
+    expect(() => configOf(['--batch', '10', '--per-device-topics'])).toThrow(
+      /--batch \(fleet\.batch\): a gateway batch holds several devices/,
+    );
+    expect(() => configOf(['--per-device-topics'])).not.toThrow();
+  });
+
   it('lets --rate (total readings/s) set the interval', () => {
     const c = configOf(['--device-count', '20', '--rate', '1000', '--interval', '9']);
     expect(effectiveInterval(c.fleet)).toBe(0.02);

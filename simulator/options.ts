@@ -43,6 +43,7 @@ export interface SimulatorConfig {
     noWait: boolean;
     withSeq: boolean;
     timestampFormat: TimestampFormat;
+    batch: number;
   };
   anomalies: { rate: number; kinds: AnomalyKind[]; spikeSigma: number; driftSigma: number; length: number };
   dropouts: { rate: number; duration: number };
@@ -238,6 +239,13 @@ export const simulatorSchema: convict.Schema<SimulatorConfig> = {
       env: 'SIM_TIMESTAMP_FORMAT',
       arg: 'timestamp-format',
     },
+    batch: {
+      doc: 'Readings per MQTT message: a gateway per group of N devices publishes their readings as one JSON array (1: one reading per message)',
+      format: 'positive-int',
+      default: 1,
+      env: 'SIM_BATCH',
+      arg: 'batch',
+    },
   },
   anomalies: {
     rate: {
@@ -402,6 +410,12 @@ function crossChecks(c: SimulatorConfig, overrides: Record<string, unknown>): Pr
   const f = c.faults;
   if (f.lateRate + f.outOfOrderRate + f.duplicateRate + f.dropRate > 1) {
     problems.push({ key: key('faults.dropRate'), message: 'late, out-of-order, duplicate and drop rates must add up to at most 1' });
+  }
+  if (c.fleet.batch > 1 && c.mqtt.perDeviceTopics) {
+    problems.push({
+      key: key('fleet.batch'),
+      message: "a gateway batch holds several devices, so it cannot go to one device's topic (drop --per-device-topics)",
+    });
   }
   if (c.mqtt.reconnectMin > c.mqtt.reconnectMax) {
     problems.push({ key: key('mqtt.reconnectMin'), message: 'must not exceed the longest reconnect delay' });

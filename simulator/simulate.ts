@@ -13,6 +13,7 @@ import { toFleetPlan } from './plan';
 import { deviceId } from './profile';
 import { progressLine, type Counters } from './progress';
 import { Publisher } from './publisher';
+import { batchPayload, Gateways, type Batch } from './gateway';
 import type { Emission } from './device';
 
 export interface SimulationSummary {
@@ -22,10 +23,12 @@ export interface SimulationSummary {
   intervalSeconds: number;
   /** Distinct readings published. */
   readings: number;
-  /** PUBLISH packets sent: readings plus injected duplicates. */
+  /** Readings sent: distinct ones plus injected duplicates (in gateway batches, each element counts). */
   published: number;
-  /** Publishes the broker acknowledged (PUBACK); at QoS 0, publishes written to the socket. */
+  /** Of those, the ones whose PUBLISH the broker acknowledged (PUBACK); at QoS 0, written to the socket. */
   acked: number;
+  /** PUBLISH packets sent: `published` with one reading per message, fewer with `--batch`. */
+  messages: number;
   failed: number;
   duplicates: number;
   publishedByDevice: Record<string, number>;
@@ -133,6 +136,37 @@ export async function runSimulation(config: SimulatorConfig, hooks: RunHooks = {
   const tty = (out as NodeJS.WriteStream).isTTY === true;
   const ticker = config.output.progress || tty ? startProgress(out, tty, counters, publisher, () => lastTs) : null;
 
+  let messages = 0;
+  /** One PUBLISH of the readings of `emissions` (one, or a gateway's batch), counted per reading. */
+  const publish = async (topic: string, payload: string, emissions: readonly Emission[]): Promise<void> => {
+    for (const emission of emissions) {
+      hooks.onPublish?.(emission, topic, payload);
+      counters.published += 1;
+      publishedBy[emission.device] += 1;
+      if (emission.duplicate) duplicates += 1;
+      else readings += 1;
+      firstTs ??= emission.reading.timeMs;
+      lastTs = emission.reading.timeMs;
+    }
+    messages += 1;
+    await publisher.publish(topic, payload, (err) => {
+      if (err) {
+        counters.failed += emissions.length;
+        log.warn({ err: err.message, device_id: emissions[0].reading.device_id, readings: emissions.length }, 'publish failed');
+      } else {
+        counters.acked += emissions.length;
+        for (const emission of emissions) ackedBy[emission.device] += 1;
+      }
+    });
+  };
+  const gateways = fleet.batch > 1 ? new Gateways<{ emission: Emission; payload: string }>(fleet.batch) : null;
+  const publishBatch = (batch: Batch<{ emission: Emission; payload: string }>) =>
+    publish(
+      mqtt.topic,
+      batchPayload(batch.items.map((i) => i.payload)),
+      batch.items.map((i) => i.emission),
+    );
+
   const pacer = new Pacer(plan.startMs, wallStartMs, fleet.speedup, fleet.noWait);
   const signal = hooks.signal;
   let interrupted = false;
@@ -152,25 +186,18 @@ export async function runSimulation(config: SimulatorConfig, hooks: RunHooks = {
         }
       }
       const { reading, device } = emission;
-      const topic = topicFor(reading.device_id, mqtt.topic, mqtt.perDeviceTopics);
       const payload = encodePayload(reading, fleet.timestampFormat, fleet.withSeq);
-      hooks.onPublish?.(emission, topic, payload);
-      counters.published += 1;
-      publishedBy[device] += 1;
-      if (emission.duplicate) duplicates += 1;
-      else readings += 1;
-      firstTs ??= reading.timeMs;
-      lastTs = reading.timeMs;
-      await publisher.publish(topic, payload, (err) => {
-        if (err) {
-          counters.failed += 1;
-          log.warn({ err: err.message, device_id: reading.device_id }, 'publish failed');
-        } else {
-          counters.acked += 1;
-          ackedBy[device] += 1;
-        }
-      });
+      if (gateways === null) {
+        const topic = topicFor(reading.device_id, mqtt.topic, mqtt.perDeviceTopics);
+        await publish(topic, payload, [emission]);
+      } else {
+        const full = gateways.add(device, { emission, payload });
+        if (full !== undefined) await publishBatch(full);
+      }
     }
+    // A gateway still holding readings sends them before the run ends (not when interrupted:
+    // an interrupted run stops generating, and these were never handed to MQTT).
+    if (gateways !== null && !interrupted) for (const batch of gateways.drain()) await publishBatch(batch);
   } finally {
     ticker?.stop();
   }
@@ -189,6 +216,7 @@ export async function runSimulation(config: SimulatorConfig, hooks: RunHooks = {
     readings,
     published: counters.published,
     acked: counters.acked,
+    messages,
     failed: counters.failed,
     duplicates,
     publishedByDevice: byId(publishedBy),

@@ -103,6 +103,26 @@ describe('simulator against Mosquitto', () => {
     expect(Object.keys(first)).toEqual(['device_id', 'firmware', 'temperature', 'humidity', 'battery', 'timestamp', 'seq']);
   });
 
+  it('with --batch 4 publishes a gateway per 4 devices, each message a JSON array of the readings generated', async () => {
+    const { topic, prefix } = unique();
+    const sub = await subscriber(topic);
+    clients.push(sub.client);
+    const options: FleetOptions = { ...base(topic, prefix), fleet: { ...base(topic, prefix).fleet, deviceCount: 10, count: 6, batch: 4 } };
+    const summary = await simulateFleet(options);
+    // 60 readings: gateways of devices 0-3 and 4-7 fill 6 arrays each, devices 8-9 fill 3.
+    expect(summary).toMatchObject({ readings: 60, published: 60, acked: 60, messages: 15, failed: 0, drained: true });
+
+    await waitUntil('15 messages at the subscriber', () => sub.messages.length >= 15, 20_000, 20);
+    const arrays = sub.messages.map((m) => JSON.parse(m.payload) as { device_id: string }[]);
+    expect(arrays.every((a) => Array.isArray(a) && a.length === 4)).toBe(true);
+    for (const a of arrays) {
+      const gateways = new Set(a.map((r) => Math.floor((Number(r.device_id.slice(prefix.length)) - 1) / 4)));
+      expect(gateways.size).toBe(1);
+    }
+    const elements = sub.messages.flatMap((m) => (JSON.parse(m.payload) as unknown[]).map((r) => JSON.stringify(r)));
+    expect(perDevice(elements)).toEqual(perDevice(expectedPayloads(options)));
+  });
+
   it('paces readings in real time when not told otherwise', async () => {
     const { topic, prefix } = unique();
     const sub = await subscriber(topic);

@@ -1,7 +1,7 @@
 /**
- * A corpus of malformed and hostile MQTT payloads, each with the reason `parseReading` must
- * give. One list serves the unit test (`hostile.test.ts`, every entry through the parser) and
- * the integration test (`test/hostile.test.ts`, every entry over MQTT to the real bridge, which
+ * A corpus of malformed and hostile MQTT payloads, each with the reason `parsePayload` (the
+ * bridge's parser) must give to the whole message. One list serves the unit test
+ * (`hostile.test.ts`, every entry through the parser) and the integration test (`test/hostile.test.ts`, every entry over MQTT to the real bridge, which
  * must dead-letter it with that reason and store none of it).
  *
  * Entries are built from the receive time, so that "an hour ago" is a valid time and "a day
@@ -107,15 +107,17 @@ export function hostilePayloads(nowMs: number, maxPayloadBytes = 16384): Hostile
       payload: raw('temperature', '['.repeat(5000) + ']'.repeat(5000)),
       expectReason: 'nesting_too_deep',
     },
-    { name: 'an array of readings', payload: `[${valid}]`, expectReason: 'not_an_object' },
+    // An array is a gateway batch; what is hostile there concerns the whole message.
+    { name: 'an empty batch', payload: '[]', expectReason: 'empty_batch' },
+    { name: 'a batch of 1001 readings', payload: `[${Array(1001).fill(valid).join(',')}]`, expectReason: 'too_many_readings' },
     { name: 'a bare number', payload: '21.5', expectReason: 'not_an_object' },
     { name: 'a bare string', payload: '"hostile-1"', expectReason: 'not_an_object' },
     { name: 'null', payload: 'null', expectReason: 'not_an_object' },
     { name: 'true', payload: 'true', expectReason: 'not_an_object' },
     {
-      name: 'a UTF-8 BOM before an array',
-      payload: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('[1]')]),
-      expectReason: 'not_an_object',
+      name: 'a UTF-8 BOM before an empty array',
+      payload: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(' [ ]')]),
+      expectReason: 'empty_batch',
     },
 
     // --- duplicate keys (identity must not depend on which parser reads it) -----------------

@@ -6,6 +6,12 @@ const ROOT = join(__dirname, '..');
 
 /** A pipeline command running as its own process, as in production, so tests can SIGKILL it. */
 export class ServiceProcess {
+  /**
+   * Run the compiled dist/cli/index.js (what the Docker image runs) rather than the TypeScript
+   * source through tsx: benchmarks set it (after checking dist/ is fresh), tests keep the source.
+   */
+  static compiled = false;
+
   readonly output: string[] = [];
   metricsPort = 0;
   private readonly child: ChildProcess;
@@ -16,7 +22,8 @@ export class ServiceProcess {
     args: string[],
     env: Record<string, string>,
   ) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'cli/index.ts'), command, ...args], {
+    const entry = ServiceProcess.compiled ? [join(ROOT, 'dist/cli/index.js')] : ['--import', 'tsx', join(ROOT, 'cli/index.ts')];
+    this.child = spawn(process.execPath, [...entry, command, ...args], {
       cwd: ROOT,
       env: { ...process.env, METRICS_PORT: '0', LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

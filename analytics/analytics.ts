@@ -124,7 +124,7 @@ function bucketStatistics(r: Row, m: Metric): BucketStatistics {
 }
 
 /**
- * The seed's analytics engine over the pipeline's tables: anything with pg's `query` (a Pool,
+ * The analytics engine over the pipeline's tables: anything with pg's `query` (a Pool,
  * a Client). Windows are relative to the database's now(); "latest" is the newest device time.
  */
 export class IoTAnalytics {

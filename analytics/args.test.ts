@@ -44,7 +44,7 @@ describe('analytics arguments', () => {
 });
 
 describe('analytics configuration', () => {
-  it("has the seed's defaults", () => {
+  it('has the documented defaults: 24 hours, z-score 2, battery 20 %', () => {
     expect(loadAnalyticsConfig({}, {}).report).toEqual({
       hours: 24,
       zThreshold: 2,

@@ -10,7 +10,7 @@ convict.addFormat({
   coerce: (v: string) => Number(v),
 });
 
-/** The report's settings; the seed's defaults (z-score 2.0, battery 20 %, 24 hours). */
+/** The report's settings; defaults z-score 2.0, battery 20 %, 24 hours. */
 export const reportSchema = {
   hours: { doc: 'Window of the report, in hours back from now', format: 'positive-number', default: 24, env: 'ANALYTICS_HOURS' },
   zThreshold: {

@@ -84,7 +84,7 @@ describe('formatReport', () => {
   };
   const text = formatReport(report);
 
-  it('has the seed sections, each a table', () => {
+  it('has the report sections, each a table', () => {
     const titles = text.split('\n\n').map((s) => s.split('\n')[0]);
     expect(titles).toEqual([
       'IoT analytics: last 24 h, device device-001 (generated 2026-01-02 03:04:05Z)',

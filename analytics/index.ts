@@ -17,7 +17,7 @@ export { chooseSource, parseBucketWidth, ROLLUP_RULES } from './rollup';
 export type { TelemetrySource } from './rollup';
 
 /**
- * `iot-pipeline analytics`: the seed's report as text tables, or JSON with --json. A bad setting
+ * `iot-pipeline analytics`: the fleet report as text tables, or JSON with --json. A bad setting
  * throws ConfigError (the CLI prints it and exits 78); a database failure prints one line to
  * stderr and sets exit code 1.
  */

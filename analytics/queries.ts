@@ -18,7 +18,7 @@ WHERE device_id = $1
 ORDER BY time DESC
 LIMIT $2`;
 
-/** $1 hours, $2 device or null. STDDEV is the sample standard deviation, as in the seed. */
+/** $1 hours, $2 device or null. STDDEV is the sample standard deviation, as in the reference queries. */
 export const DEVICE_STATISTICS = `SELECT device_id,
        count(*) AS readings,
        min(time) AS first_seen,
@@ -59,12 +59,12 @@ function windowParts(p: number, deviceFilter: (column: string) => string): strin
 }
 
 /**
- * The seed's anomaly question (readings more than $1 sample standard deviations from their
+ * The reference anomaly question (readings more than $1 sample standard deviations from their
  * device's mean over the window) without two scans of every raw reading: each device's mean and
  * standard deviation come from the window's parts (windowParts, exact), then only the hours
  * whose minimum or maximum lies beyond the threshold are read back from the raw table, through
- * the identity index. The same rows as the seed's query (limited to the window; the seed's
- * judges all history). now() is fixed for the statement. $1 threshold, $2 hours, $3 device or
+ * the identity index. The same rows as the reference query in testkit/seed-queries.ts (limited to the window;
+ * that one judges all history). now() is fixed for the statement. $1 threshold, $2 hours, $3 device or
  * null, $4 limit.
  */
 export const TEMPERATURE_ANOMALIES = `WITH ${windowParts(2, (c) => DEVICE_FILTER(3, c))}, stats AS (

@@ -10,7 +10,7 @@ export interface ReportOptions {
   anomalyLimit: number;
 }
 
-/** The seed's report (all devices summary, temperature anomalies, low battery), plus fleet figures and silence. */
+/** The fleet report (all devices summary, temperature anomalies, low battery), plus fleet figures and silence. */
 export interface Report {
   generatedAt: Date;
   options: ReportOptions;

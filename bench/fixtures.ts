@@ -10,7 +10,7 @@ import { testKafka } from '../testkit/kafka';
 export const BENCH_SEED = 42;
 
 export interface FleetSample {
-  /** The seed's JSON payloads, as devices publish them. */
+  /** Device JSON payloads, as devices publish them. */
   payloads: string[];
   /** The records the bridge makes of those payloads (its own parser), as they travel in Kafka. */
   readings: Reading[];

@@ -7,7 +7,7 @@ import { Benchmark, BenchContext, BenchResult, Figure, numberFlag, percentile } 
 import { hourlySpans, insertSpanSql } from './telemetry-sql';
 
 /**
- * The seed's dashboard questions asked of the rollups (device_telemetry_1m / _1h) instead of
+ * The reference queries' questions asked of the rollups (device_telemetry_1m / _1h) instead of
  * raw rows: on plain PostgreSQL views over state tables a trigger keeps current
  * (db/migrations/0007), on TimescaleDB continuous aggregates.
  */
@@ -88,7 +88,7 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
   const timeoutS = numberFlag(flags, 'timeout', 20);
   const intervalS = 10;
   const seconds = hours * 3600;
-  // Ending now, so the seed's "last hour" / "last 24 hours" windows are full.
+  // Ending now, so the reference queries' "last hour" / "last 24 hours" windows are full.
   const endMs = Math.floor(Date.now() / (intervalS * 1000)) * intervalS * 1000;
   const spans = hourlySpans(devices, endMs - seconds * 1000, seconds, intervalS);
 
@@ -210,7 +210,7 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
     params: { devices, hours, intervalS, rows: rowsLoaded, repeats, timeoutS },
     figures,
     notes: [
-      `${rowsLoaded} rows (${devices} devices × ${hours} h × one per ${intervalS} s, ending now) made by generate_series (bench/telemetry-sql.ts) on ${db.report.engine}, loaded in ${loadS.toFixed(0)} s including the index builds; the seed's SQL verbatim from testkit/seed-queries.ts.`,
+      `${rowsLoaded} rows (${devices} devices × ${hours} h × one per ${intervalS} s, ending now) made by generate_series (bench/telemetry-sql.ts) on ${db.report.engine}, loaded in ${loadS.toFixed(0)} s including the index builds; the reference queries verbatim from testkit/seed-queries.ts.`,
       `Each statement: one warm-up run, then ${repeats} timed runs, one after the other on one connection; time includes shipping the result rows to Node (rowMode array). With ${repeats} runs p95 is the slowest run.`,
       `The "view" rows read device_telemetry_1m/_1h: on TimescaleDB continuous aggregates refreshed once after the load, on plain PostgreSQL views over the state tables the insert trigger of db/migrations/0007 filled during the load. A statement over ${timeoutS} s is cancelled (statement_timeout) and reported as timed out.`,
     ],
@@ -221,6 +221,6 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
 export const queriesBench: Benchmark = {
   name: 'queries',
   about:
-    "p50/p95 of the seed's 24-hour queries on raw rows and through the rollups (--devices 200 --hours 24 --repeats 7; 1000 devices is the full 8.64M rows)",
+    'p50/p95 of the reference 24-hour queries on raw rows and through the rollups (--devices 200 --hours 24 --repeats 7; 1000 devices is the full 8.64M rows)',
   run,
 };

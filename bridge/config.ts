@@ -5,7 +5,7 @@ export const bridgeSchema = {
   mqtt: {
     ...mqttSchema,
     topic: {
-      doc: "Shared topic where the payload names the device (the seed's)",
+      doc: 'Shared topic where the payload names the device',
       format: String,
       default: 'portfolio/telemetry',
       env: 'MQTT_TOPIC',

@@ -27,7 +27,7 @@ function without(key: keyof typeof base) {
 }
 
 describe('parseReading accepts', () => {
-  it("the seed's own example", () => {
+  it('the example payload', () => {
     const seed = `{
       "device_id": "test-device-001",
       "firmware": "1.0.0",
@@ -414,7 +414,7 @@ describe('parseReading properties', () => {
     );
   });
 
-  it('round-trips every valid reading through the seed JSON', () => {
+  it('round-trips every valid reading through the device JSON', () => {
     fc.assert(
       fc.property(validMessage(), ({ json, topic, expected }) => {
         expect(parseReading(Buffer.from(json), topic, NOW, rules)).toEqual({ ok: true, reading: expected });

@@ -19,7 +19,7 @@
  * - Nesting deeper than `maxNestingDepth` is rejected (`nesting_too_deep`) before JSON.parse
  *   sees it: V8 parses deep nesting without overflowing the stack, but 16 KB of `[` costs it
  *   about 400 times as much CPU as 16 KB of flat JSON, a cheap way for one device to slow
- *   the bridge. The seed payload has depth 1.
+ *   the bridge. A device payload has depth 1.
  * - `null` and an absent field mean the same thing for every optional field.
  * - Timestamps become integer microseconds, rounded to the nearest microsecond with ties to
  *   even. Rounding (not flooring) is what makes `1700000000.123456` (seconds) and
@@ -105,7 +105,7 @@ export interface ReadingRules {
   readonly earliestTimestampMs: number;
   /** How far ahead of the bridge's clock a device clock may run. */
   readonly maxClockSkewMs: number;
-  /** The shared topic, where the payload names the device (the seed's MQTT_TOPIC). */
+  /** The shared topic, where the payload names the device (MQTT_TOPIC). */
   readonly defaultTopic: string;
   /** Per-device topics are `<prefix><device_id>/telemetry`; the id in the topic is the identity. */
   readonly deviceTopicPrefix: string;

@@ -48,7 +48,7 @@ export const detectorSchema = {
     env: 'DETECTOR_MAX_WINDOW_SAMPLES',
   },
   zThreshold: {
-    doc: 'An anomaly is a z-score beyond ± this (the seed used 2.0; README: false alerts per setting)',
+    doc: 'An anomaly is a z-score beyond ± this (the analytics report uses 2.0; README: false alerts per setting)',
     format: 'positive-number',
     default: 4.2,
     env: 'DETECTOR_Z_THRESHOLD',

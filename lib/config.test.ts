@@ -7,7 +7,7 @@ import { ConfigError } from './errors';
 const schema = { mqtt: mqttSchema, kafka: kafkaSchema, postgres: postgresSchema };
 
 describe('loadConfig', () => {
-  it('reads the seed environment variables', () => {
+  it('reads the shared environment variables', () => {
     const cfg = loadConfig(schema, {}, { MQTT_BROKER: 'broker.local', MQTT_PORT: '1884', POSTGRES_DB: 'x' });
     expect(cfg.mqtt.broker).toBe('broker.local');
     expect(cfg.mqtt.port).toBe(1884);

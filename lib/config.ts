@@ -4,7 +4,8 @@ import { ConfigError } from './errors';
 
 /**
  * Configuration pieces the services share. Each service composes the pieces it needs
- * into one convict schema; environment variables are named as in the seed.
+ * into one convict schema; a setting has one environment variable name in every service
+ * (`MQTT_BROKER`, `POSTGRES_HOST`, `KAFKA_BROKERS`, …).
  */
 export const mqttSchema = {
   broker: { doc: 'MQTT broker host', format: String, default: 'localhost', env: 'MQTT_BROKER' },

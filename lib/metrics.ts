@@ -19,7 +19,8 @@ export interface MetricsServer {
 
 /**
  * Serves GET /metrics (Prometheus text) and GET /healthz (200 while `healthy()` says so,
- * 503 otherwise) on 127.0.0.1 unless a host is given.
+ * 503 otherwise). Without a host it listens on every interface (0.0.0.0), so Prometheus in
+ * another container or on another host can scrape it; pass `host: '127.0.0.1'` to keep it local.
  */
 export async function startMetricsServer(
   registry: client.Registry,

@@ -19,7 +19,7 @@ export function clamp(value: number, min: number, max: number): number {
   return value < min ? min : value > max ? max : value;
 }
 
-/** Rounds to hundredths, the precision devices report (the seed's 25.5, 60.0). */
+/** Rounds to hundredths, the precision devices report (the example payload's 25.5, 60.0). */
 export function round2(value: number): number {
   return Math.round(value * 100) / 100;
 }

@@ -6,7 +6,7 @@ import { groundTruthEvent, type EventSink, type Metric } from '../schemas/ground
 import { Random, deriveSeed } from './prng';
 import { STREAM, type DeviceProfile } from './profile';
 
-/** One reading as the device measured it; `payload.ts` turns it into the seed's JSON. */
+/** One reading as the device measured it; `payload.ts` turns it into the device JSON. */
 export interface SimReading {
   device_id: string;
   firmware: string;

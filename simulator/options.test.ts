@@ -9,7 +9,7 @@ function configOf(argv: string[], env: NodeJS.ProcessEnv = {}) {
 }
 
 describe('simulator options', () => {
-  it('defaults as in the seed: 10 devices every 5 s to portfolio/telemetry, MQTT 3.1.1 at QoS 1', () => {
+  it('defaults: 10 devices every 5 s to portfolio/telemetry, MQTT 3.1.1 at QoS 1', () => {
     const c = configOf([]);
     expect(c.fleet.deviceCount).toBe(10);
     expect(c.fleet.interval).toBe(5);
@@ -26,7 +26,7 @@ describe('simulator options', () => {
     expect(c.anomalies.kinds).toEqual(['spike', 'stuck', 'drift']);
   });
 
-  it('reads the seed environment variables', () => {
+  it('reads the shared environment variables', () => {
     const c = configOf([], {
       DEVICE_COUNT: '50',
       INTERVAL: '2',
@@ -39,7 +39,7 @@ describe('simulator options', () => {
     expect(c.mqtt).toMatchObject({ broker: 'mqtt.local', port: 1884, topic: 'plant/telemetry' });
   });
 
-  it('takes the seed flags, which win over the environment', () => {
+  it('takes the basic fleet flags, which win over the environment', () => {
     const c = configOf(['--device-count', '5', '--interval', '2', '--broker', 'localhost', '--topic', 'portfolio/telemetry'], {
       DEVICE_COUNT: '50',
     });

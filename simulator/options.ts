@@ -6,8 +6,8 @@ import { TIMESTAMP_FORMATS, type TimestampFormat } from './payload';
 import { flagsOf, parseFlags } from './flags';
 
 /**
- * The simulator's configuration: one convict schema (env names as in the seed where it has
- * them, SIM_* otherwise), each key with the CLI flag that sets it (`arg`). Flags override env.
+ * The simulator's configuration: one convict schema (the pipeline's shared env names where
+ * there is one, such as DEVICE_COUNT and MQTT_BROKER, SIM_* otherwise), each key with the CLI flag that sets it (`arg`). Flags override env.
  */
 export interface SimulatorConfig {
   mqtt: {
@@ -129,7 +129,7 @@ export const simulatorSchema: convict.Schema<SimulatorConfig> = {
     },
     qos: { doc: 'MQTT QoS of each publish (1: wait for PUBACK)', format: 'sim-qos', default: 1, env: 'MQTT_QOS', arg: 'qos' },
     version: {
-      doc: 'MQTT protocol version: 4 is 3.1.1 (the seed), 5 is MQTT 5',
+      doc: 'MQTT protocol version: 4 is 3.1.1, 5 is MQTT 5',
       format: 'sim-mqtt-version',
       default: 4,
       env: 'MQTT_VERSION',

@@ -13,7 +13,7 @@ const reading: SimReading = {
 };
 
 describe('payload', () => {
-  it("is the seed's JSON, fields in the seed's order", () => {
+  it('is the device JSON, fields in the order of the example payload', () => {
     expect(JSON.parse(encodePayload(reading, 's.ms', false))).toEqual({
       device_id: 'device-001',
       firmware: '1.0.0',

@@ -1,7 +1,7 @@
 import type { SimReading } from './device';
 
 /**
- * How the `timestamp` field is written. The seed's example is whole epoch seconds; the default
+ * How the `timestamp` field is written. The example payload has whole epoch seconds; the default
  * keeps millisecond precision as fractional seconds so readings a few ms apart stay distinct.
  */
 export const TIMESTAMP_FORMATS = ['s.ms', 's', 'ms', 'iso'] as const;
@@ -26,7 +26,7 @@ export function formatTimestamp(timeMs: number, format: TimestampFormat): number
 }
 
 /**
- * The seed's JSON payload (plus `seq` when asked), field order as in the seed. Written by hand
+ * The device JSON payload (plus `seq` when asked), fields in the order of the example payload. Written by hand
  * rather than JSON.stringify of an object: it runs once per reading and this is twice as fast;
  * the ids and firmware strings still go through JSON.stringify for escaping.
  */

@@ -32,7 +32,7 @@ export interface DeviceProfile {
   battery: { start: number; drainPerHour: number; chargePerHour: number; rechargeAt: number };
 }
 
-/** Zero-padded ids (`device-001`, as in the seed) wide enough for the whole fleet, so they sort. */
+/** Zero-padded ids (`device-001`) wide enough for the whole fleet, so they sort. */
 export function deviceId(prefix: string, index: number, deviceCount: number): string {
   const width = Math.max(3, String(deviceCount).length);
   return `${prefix}${String(index + 1).padStart(width, '0')}`;

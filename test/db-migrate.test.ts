@@ -84,7 +84,7 @@ describe('migrate on the environment PostgreSQL', () => {
     expect(views.rows).toEqual([{ table_name: 'device_telemetry_1h' }, { table_name: 'device_telemetry_1m' }]);
   });
 
-  it('runs the seed SQL (Quick Start step 3, Analytics Queries) unchanged, with the expected rows', async () => {
+  it('runs the reference queries unchanged, with the expected rows', async () => {
     const { now, readings, outlier } = fixtureReadings();
     const insert = insertReadings(readings);
     const inserted = await db.pool.query(insert.text, insert.values);
@@ -111,9 +111,9 @@ describe('migrate on the environment PostgreSQL', () => {
     expect(rollup.rows[0].n).toBe(readings.length);
   });
 
-  it('copies the seed statements verbatim', () => {
+  it('copies the reference queries verbatim from the original SQL examples', () => {
     if (!SEED_FILE) {
-      process.stdout.write('seed file not found beside the repository; verbatim check skipped\n');
+      process.stdout.write('original SQL examples not found beside the repository; verbatim check skipped\n');
       return;
     }
     const seed = readFileSync(SEED_FILE, 'utf8');

@@ -405,7 +405,7 @@ describe('migrate on TimescaleDB (engine timescaledb)', () => {
     });
   });
 
-  it('runs the seed SQL unchanged and returns the expected rows', async () => {
+  it('runs the reference queries unchanged and returns the expected rows', async () => {
     await runSeedQueries(db.pool);
   });
 
@@ -526,7 +526,7 @@ describe('migrate on plain PostgreSQL (engine postgresql, on the same server)', 
     });
   });
 
-  it('runs the seed SQL unchanged and returns the expected rows', async () => {
+  it('runs the reference queries unchanged and returns the expected rows', async () => {
     await runSeedQueries(db.pool);
     const m = await db.pool.query<{ n: number }>(`SELECT sum(reading_count)::int AS n FROM device_telemetry_1m`);
     expect(m.rows[0].n).toBe((await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM device_telemetry`)).rows[0].n);

@@ -1,20 +1,22 @@
 import type { TelemetryRow } from '../schemas';
 
 /**
- * The seed's SQL, copied verbatim (Quick Start step 3 and "Analytics Queries"), which must run
- * unchanged on the migrated schema of either engine, plus a fixture of readings and the results
- * those statements must return for it. Used by db/migrate.test.ts (PGlite, TimescaleDB) and
- * test/db-migrate.test.ts (the real PostgreSQL). No test framework here: callers assert.
+ * The reference queries: SQL statements that must run unchanged on the migrated schema of
+ * either engine (latest readings, per-device statistics, 5-minute temperature trends, device
+ * health, z-score anomalies), kept byte for byte as the original SQL examples wrote them, plus a
+ * fixture of readings and the results those statements must return for it. Used by
+ * test/db-schema.test.ts and test/db-migrate.test.ts (the real PostgreSQL) and bench/queries.ts.
+ * No test framework here: callers assert.
  */
 export const SEED_SQL = {
-  /** Quick Start 3: latest readings */
+  /** latest readings */
   latest: `SELECT * FROM device_telemetry ORDER BY time DESC LIMIT 10;`,
-  /** Quick Start 3: device statistics (two columns are both named avg: read rows as arrays) */
+  /** device statistics (two columns are both named avg: read rows as arrays) */
   deviceStatistics: `SELECT device_id, COUNT(*), AVG(temperature), AVG(battery)
 FROM device_telemetry
 WHERE time > NOW() - INTERVAL '1 hour'
 GROUP BY device_id;`,
-  /** Analytics Queries: temperature trends (5-minute buckets) */
+  /** temperature trends (5-minute buckets) */
   temperatureTrends: `SELECT
     time_bucket('5 minutes', time) AS bucket,
     device_id,
@@ -25,7 +27,7 @@ FROM device_telemetry
 WHERE time > NOW() - INTERVAL '24 hours'
 GROUP BY bucket, device_id
 ORDER BY bucket DESC;`,
-  /** Analytics Queries: device health summary */
+  /** device health summary */
   deviceHealth: `SELECT
     device_id,
     MAX(time) as last_seen,
@@ -36,7 +38,7 @@ FROM device_telemetry
 WHERE time > NOW() - INTERVAL '1 hour'
 GROUP BY device_id
 ORDER BY min_battery ASC;`,
-  /** Analytics Queries: anomaly detection */
+  /** anomaly detection */
   anomalies: `WITH stats AS (
     SELECT
         device_id,
@@ -161,7 +163,7 @@ function byDevice(rs: TelemetryRow[]): Map<string, TelemetryRow[]> {
   return m;
 }
 
-/** What each seed statement must return for `readings`, in the normalised form of normalizeResult. */
+/** What each reference query must return for `readings`, in the normalised form of normalizeResult. */
 export function expectedResults(readings: TelemetryRow[], now: number): Record<SeedQuery, unknown[]> {
   const lastHour = readings.filter((r) => r.time.getTime() > now - HOUR);
   const lastDay = readings.filter((r) => r.time.getTime() > now - 24 * HOUR);

@@ -545,8 +545,8 @@ svc_port() {
   esac
 }
 
-# .stack/env: what the services and tests read (names as in the seed, plus Kafka, registry and
-# Prometheus)
+# .stack/env: what the services and tests read (the MQTT, PostgreSQL, Kafka, registry and
+# Prometheus settings)
 write_env_file() {
   cat >"$STACK_DIR/env.tmp" <<EOF
 MQTT_BROKER=$STACK_HOST

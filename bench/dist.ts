@@ -7,10 +7,23 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ServiceProcess } from '../testkit/service-process';
 
-/** The folders tsconfig.build.json leaves out (its `exclude` entries without wildcards). */
-function notBuilt(root: string): Set<string> {
-  const config = JSON.parse(readFileSync(join(root, 'tsconfig.build.json'), 'utf8')) as { exclude?: string[] };
-  return new Set((config.exclude ?? []).filter((e) => !e.includes('*')));
+interface TsConfig {
+  extends?: string;
+  include?: string[];
+  exclude?: string[];
+}
+
+/**
+ * The folders the build compiles: tsconfig.build.json's `include` (or that of the config it
+ * extends), less its `exclude` entries without wildcards (the `*.test.ts` pattern is applied
+ * by name below).
+ */
+function builtFolders(root: string): string[] {
+  const read = (file: string) => JSON.parse(readFileSync(join(root, file), 'utf8')) as TsConfig;
+  const build = read('tsconfig.build.json');
+  const include = build.include ?? (build.extends ? read(build.extends).include : undefined) ?? ['.'];
+  const excluded = new Set((build.exclude ?? []).filter((e) => !e.includes('*')));
+  return include.filter((folder) => !excluded.has(folder) && existsSync(join(root, folder)));
 }
 
 export interface BuildPair {
@@ -39,12 +52,11 @@ export function distProblem(pairs: readonly BuildPair[]): string | undefined {
   return undefined;
 }
 
-function sources(root: string, skip: Set<string>, dir = root): string[] {
+function sources(root: string, dir: string): string[] {
   const out: string[] = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     if (entry.isDirectory()) {
-      if (!skip.has(relative(root, join(dir, entry.name))) && !entry.name.startsWith('.'))
-        out.push(...sources(root, skip, join(dir, entry.name)));
+      if (!entry.name.startsWith('.')) out.push(...sources(root, join(dir, entry.name)));
     } else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts') && !entry.name.endsWith('.d.ts')) {
       out.push(relative(root, join(dir, entry.name)));
     }
@@ -53,10 +65,16 @@ function sources(root: string, skip: Set<string>, dir = root): string[] {
 }
 
 export function buildPairs(root: string): BuildPair[] {
-  return sources(root, notBuilt(root)).map((source) => {
-    const output = join(root, 'dist', source.replace(/\.ts$/, '.js'));
-    return { source, sourceMs: statSync(join(root, source)).mtimeMs, outputMs: existsSync(output) ? statSync(output).mtimeMs : undefined };
-  });
+  return builtFolders(root)
+    .flatMap((folder) => sources(root, join(root, folder)))
+    .map((source) => {
+      const output = join(root, 'dist', source.replace(/\.ts$/, '.js'));
+      return {
+        source,
+        sourceMs: statSync(join(root, source)).mtimeMs,
+        outputMs: existsSync(output) ? statSync(output).mtimeMs : undefined,
+      };
+    });
 }
 
 /** Makes every ServiceProcess of this run start from dist/; throws, saying what to do, when dist/ is not fresh. */

@@ -59,14 +59,23 @@ export async function telemetryCodec(topic: string, schemaText = telemetrySchema
 }
 
 /** Reads a topic from the beginning until `count` messages have arrived. */
-export async function readTopic(topic: string, count: number, timeoutMs = 60000): Promise<KafkaMessage[]> {
+/**
+ * Reads a topic from the beginning until `count` messages are in, or, with `done`, until it
+ * says so (e.g. every distinct reading seen, when redeliveries put duplicates in the topic).
+ */
+export async function readTopic(
+  topic: string,
+  count: number,
+  timeoutMs = 60000,
+  done: (messages: readonly KafkaMessage[]) => boolean = (messages) => messages.length >= count,
+): Promise<KafkaMessage[]> {
   const consumer = testKafka().consumer({ groupId: uniqueName('reader') });
   const messages: KafkaMessage[] = [];
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({ eachMessage: async ({ message }) => void messages.push(message) });
-    await waitUntil(`${count} messages on ${topic}`, () => messages.length >= count, timeoutMs);
+    await waitUntil(`${count} messages on ${topic}`, () => done(messages), timeoutMs);
   } finally {
     await consumer.disconnect();
   }

@@ -1,4 +1,3 @@
-import type { PoolClient } from 'pg';
 import { IoTAnalytics } from '../analytics/analytics';
 import { createPool } from '../lib/postgres';
 import { SEED_SQL, SeedQuery } from '../testkit/seed-queries';
@@ -26,51 +25,23 @@ const ROLLUP_SQL = {
   FROM ${v} WHERE bucket > NOW() - INTERVAL '24 hours' GROUP BY device_id`,
 };
 
-/** Runs a statement repeatedly; a run over statement_timeout ends the case (timedOut). */
-async function timeQuery(
-  client: PoolClient,
-  sql: string,
+/**
+ * Runs a question repeatedly: one unmeasured run first (plans cached, pages in shared buffers,
+ * as on a dashboard's second refresh), then `repeats` timed ones. A run over statement_timeout
+ * ends the case (timedOut). `ask` resolves to the number of rows it got.
+ */
+async function timeRuns(
+  ask: () => Promise<number>,
   repeats: number,
   onRun: () => void,
 ): Promise<{ ms: number[]; rows: number; timedOut: boolean }> {
-  const ms: number[] = [];
-  let rows: number;
-  try {
-    // One unmeasured run first: plans cached, pages in shared buffers, as on a dashboard's second refresh.
-    rows = (await client.query({ text: sql, rowMode: 'array' })).rowCount ?? 0;
-  } catch (err) {
-    if ((err as { code?: string }).code === '57014') return { ms, rows: 0, timedOut: true };
-    throw err;
-  }
-  for (let i = 0; i < repeats; i++) {
-    const started = performance.now();
-    try {
-      rows = (await client.query({ text: sql, rowMode: 'array' })).rowCount ?? 0;
-    } catch (err) {
-      if ((err as { code?: string }).code === '57014') return { ms, rows, timedOut: true };
-      throw err;
-    }
-    ms.push(performance.now() - started);
-    onRun();
-  }
-  return { ms, rows, timedOut: false };
-}
-
-/** Times an analytics library call the same way: one warm-up, then `repeats` timed calls. */
-async function timeCall(
-  call: () => Promise<unknown>,
-  repeats: number,
-  onRun: () => void,
-): Promise<{ ms: number[]; rows: number; timedOut: boolean }> {
-  const size = (r: unknown) =>
-    Array.isArray(r) ? r.length : Array.isArray((r as { points?: unknown[] })?.points) ? (r as { points: unknown[] }).points.length : 1;
   const ms: number[] = [];
   let rows = 0;
   try {
-    rows = size(await call());
+    rows = await ask();
     for (let i = 0; i < repeats; i++) {
       const started = performance.now();
-      rows = size(await call());
+      rows = await ask();
       ms.push(performance.now() - started);
       onRun();
     }
@@ -80,6 +51,10 @@ async function timeCall(
   }
   return { ms, rows, timedOut: false };
 }
+
+/** Rows of an analytics result: an array, a time series' points, or one object. */
+const resultRows = (r: unknown): number =>
+  Array.isArray(r) ? r.length : Array.isArray((r as { points?: unknown[] })?.points) ? (r as { points: unknown[] }).points.length : 1;
 
 async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
   const devices = numberFlag(flags, 'devices', 200);
@@ -129,11 +104,11 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
     rowsLoaded = Number((await db.pool.query('SELECT count(*)::bigint AS n FROM device_telemetry')).rows[0].n);
 
     const client = await db.pool.connect();
-    const measure = async (cases: [string, string][]) => {
-      for (const [i, [name, sql]] of cases.entries()) {
+    const measure = async (cases: [string, () => Promise<number>][]) => {
+      for (const [i, [name, ask]] of cases.entries()) {
         let done = 0;
         progress.phase(`${name} (${i + 1}/${cases.length})`, () => `run ${done}/${repeats}`);
-        const { ms: samples, rows, timedOut } = await timeQuery(client, sql, repeats, () => done++);
+        const { ms: samples, rows, timedOut } = await timeRuns(ask, repeats, () => done++);
         if (timedOut) {
           figures.push({
             metric: `${name} p95`,
@@ -150,15 +125,16 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
         detail[name] = { samples, rows, timedOut };
       }
     };
-    const rollupCases = (prefix: string, m1: string, h1: string): [string, string][] => [
-      [`${prefix} 1m: trends (24 h)`, ROLLUP_SQL.trends1m(m1)],
-      [`${prefix} 1m: stats (1 h)`, ROLLUP_SQL.stats1m(m1)],
-      [`${prefix} 1h: day summary (24 h)`, ROLLUP_SQL.day1h(h1)],
+    const statement = (sql: string) => async (): Promise<number> => (await client.query({ text: sql, rowMode: 'array' })).rowCount ?? 0;
+    const rollupCases = (prefix: string, m1: string, h1: string): [string, () => Promise<number>][] => [
+      [`${prefix} 1m: trends (24 h)`, statement(ROLLUP_SQL.trends1m(m1))],
+      [`${prefix} 1m: stats (1 h)`, statement(ROLLUP_SQL.stats1m(m1))],
+      [`${prefix} 1h: day summary (24 h)`, statement(ROLLUP_SQL.day1h(h1))],
     ];
     try {
       await client.query(`SET statement_timeout = '${timeoutS}s'`);
       await measure([
-        ...(Object.keys(SEED_SQL) as SeedQuery[]).map((q): [string, string] => [`raw: ${q}`, SEED_SQL[q]]),
+        ...(Object.keys(SEED_SQL) as SeedQuery[]).map((q): [string, () => Promise<number>] => [`raw: ${q}`, statement(SEED_SQL[q])]),
         ...rollupCases('view', 'device_telemetry_1m', 'device_telemetry_1h'),
       ]);
     } finally {
@@ -183,25 +159,7 @@ async function run({ flags, progress }: BenchContext): Promise<BenchResult> {
       ['analytics: inactiveDevices', () => analytics.inactiveDevices(10)],
       ['analytics: fleetSummary 24 h', () => analytics.fleetSummary(24)],
     ];
-    for (const [i, [name, call]] of calls.entries()) {
-      let done = 0;
-      progress.phase(`${name} (${i + 1}/${calls.length})`, () => `run ${done}/${repeats}`);
-      const { ms: samples, rows, timedOut } = await timeCall(call, repeats, () => done++);
-      if (timedOut) {
-        figures.push({
-          metric: `${name} p95`,
-          value: Number.POSITIVE_INFINITY,
-          unit: `ms (timed out: > ${timeoutS} s)`,
-          target: '< 100',
-          ok: false,
-        });
-      } else {
-        const p95 = percentile(samples, 95);
-        figures.push({ metric: `${name} p50`, value: percentile(samples, 50), unit: `ms (${rows} rows)` });
-        figures.push({ metric: `${name} p95`, value: p95, unit: 'ms', target: '< 100', ok: p95 < 100 });
-      }
-      detail[name] = { samples, rows, timedOut };
-    }
+    await measure(calls.map(([name, call]): [string, () => Promise<number>] => [name, async () => resultRows(await call())]));
     await analyticsPool.end();
   } finally {
     await db.drop();

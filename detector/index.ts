@@ -5,7 +5,7 @@ import { AvroCodec, createRegistry } from '../lib/avro';
 import { loadConfig } from '../lib/config';
 import { ConfigError } from '../lib/errors';
 import { createKafka, consumerTimings } from '../lib/kafka';
-import { startService, waitFor } from '../lib/service';
+import { followConsumerGroup, startService, waitFor } from '../lib/service';
 import { subjectOf } from '../lib/topics';
 import { Alert, alertSchemaText, Reading, telemetrySchemaText } from '../schemas';
 import { detectorServiceSchema } from './config';
@@ -63,16 +63,10 @@ export async function run(argv: string[]): Promise<void> {
   }, config.service.tickMs);
   lifecycle.onShutdown('silence checks', async () => clearInterval(timer));
 
-  consumer.on(consumer.events.GROUP_JOIN, (e) => {
+  followConsumerGroup(consumer, service, (e) => {
     const partitions = e.payload.memberAssignment[config.kafka.telemetryTopic] ?? [];
     logger.info({ partitions }, 'joined group');
     loop.onAssignment(partitions);
-    service.health.ready = true;
-  });
-  consumer.on(consumer.events.CRASH, (e) => {
-    service.health.ready = false;
-    logger.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed');
-    if (!e.payload.restart) void lifecycle.shutdown().finally(() => process.exit(1));
   });
 
   await consumer.subscribe({ topics: [config.kafka.telemetryTopic], fromBeginning: config.service.fromBeginning });

@@ -20,6 +20,7 @@ import { resolveConfig } from '../simulator/options';
 import { toFleetPlan } from '../simulator/plan';
 import { expandGrafanaSql, GrafanaQueryContext, parseInterval } from '../testkit/grafana-macros';
 import { DASHBOARDS_DIR } from '../testkit/grafana-dashboards';
+import { kafkaReadingOf } from '../testkit/evaluation';
 import { createMigratedDatabase } from '../testkit/pg';
 import { writeBatch } from '../writer/store';
 import { alertTable, telemetryTable } from '../writer/tables';
@@ -82,17 +83,7 @@ async function fillFleet(pool: Pool, nowMs: number): Promise<{ readings: number;
   const alerts: Alert[] = [];
   let nextTickMs = 0;
   for (const e of generateFleet(plan)) {
-    const r = e.reading;
-    const reading: Reading = {
-      device_id: r.device_id,
-      time: r.timeMs * 1000,
-      firmware: r.firmware,
-      temperature: r.temperature,
-      humidity: r.humidity,
-      battery: r.battery,
-      seq: r.seq,
-      ingested_at: e.emitAtMs,
-    };
+    const reading = kafkaReadingOf(e);
     readings.push(reading);
     alerts.push(...detector.onReading(reading, e.emitAtMs));
     if (e.emitAtMs >= nextTickMs) {

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Consumer, ConsumerGroupJoinEvent } from 'kafkajs';
 import { Backoff } from './backoff';
 import { Lifecycle } from './lifecycle';
 import { createLogger, Logger } from './log';
@@ -43,4 +44,26 @@ export async function waitFor<T>(what: string, attempt: () => Promise<T>, logger
       await sleep(delay);
     }
   }
+}
+
+/**
+ * A consumer group member's health, the same in every service: ready once it joined the group
+ * (`onJoin` then sees the assignment), not ready when the consumer crashed, and a crash that
+ * KafkaJS will not restart stops the service.
+ */
+export function followConsumerGroup(
+  consumer: Consumer,
+  service: Service,
+  onJoin: (e: ConsumerGroupJoinEvent) => void = () => undefined,
+): void {
+  const { logger, lifecycle, health } = service;
+  consumer.on(consumer.events.GROUP_JOIN, (e) => {
+    onJoin(e);
+    health.ready = true;
+  });
+  consumer.on(consumer.events.CRASH, (e) => {
+    health.ready = false;
+    logger.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed');
+    if (!e.payload.restart) void lifecycle.shutdown().finally(() => process.exit(1));
+  });
 }

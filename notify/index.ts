@@ -3,7 +3,7 @@ import { Partitioners } from 'kafkajs';
 import { AcknowledgedSender } from '../lib/acknowledged-send';
 import { AvroCodec, createRegistry } from '../lib/avro';
 import { consumerTimings, createKafka } from '../lib/kafka';
-import { startService, waitFor } from '../lib/service';
+import { followConsumerGroup, startService, waitFor } from '../lib/service';
 import { Alert, alertSchemaText } from '../schemas';
 import { loadNotifyConfig } from './config';
 import { notifyMetrics } from './metrics';
@@ -35,15 +35,7 @@ export async function run(argv: string[]): Promise<void> {
   // Runs first on shutdown: the alert in hand finishes (or is given up uncommitted) and the group is left.
   lifecycle.onShutdown('consumer', () => consumer.disconnect());
 
-  consumer.on(consumer.events.GROUP_JOIN, (e) => {
-    service.health.ready = true;
-    logger.info({ assignment: e.payload.memberAssignment }, 'joined group');
-  });
-  consumer.on(consumer.events.CRASH, (e) => {
-    service.health.ready = false;
-    logger.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed');
-    if (!e.payload.restart) void lifecycle.shutdown().finally(() => process.exit(1));
-  });
+  followConsumerGroup(consumer, service, (e) => logger.info({ assignment: e.payload.memberAssignment }, 'joined group'));
 
   await consumer.subscribe({ topics: [config.kafka.alertsTopic], fromBeginning: n.fromBeginning });
   await consumer.run({

@@ -1,5 +1,6 @@
 import type { Alert, Reading } from '../schemas';
 import { generateFleet } from '../simulator/fleet';
+import type { Emission } from '../simulator/device';
 import type { GroundTruthEvent } from '../schemas/ground-truth';
 import { resolveConfig } from '../simulator/options';
 import { toFleetPlan } from '../simulator/plan';
@@ -45,20 +46,7 @@ export function simulateReadings(devices: number, hours: number, seed: number, s
   const events: GroundTruthEvent[] = [];
   const readings: SimulatedFleet['readings'] = [];
   for (const e of generateFleet(plan, (ev) => events.push(ev))) {
-    const r = e.reading;
-    readings.push({
-      reading: {
-        device_id: r.device_id,
-        time: r.timeMs * 1000,
-        firmware: r.firmware,
-        temperature: r.temperature,
-        humidity: r.humidity,
-        battery: r.battery,
-        seq: r.seq,
-        ingested_at: e.emitAtMs,
-      },
-      emitAtMs: e.emitAtMs,
-    });
+    readings.push({ reading: kafkaReadingOf(e), emitAtMs: e.emitAtMs });
   }
   return { readings, events };
 }
@@ -92,4 +80,19 @@ export function simulate(
 /** On normal data every alert but low battery (which is real in a simulated fleet) is false. */
 export function falseAlertsPerDeviceHour(alerts: readonly Alert[], devices: number, hours: number): number {
   return alerts.filter((a) => a.kind !== 'low_battery').length / (devices * hours);
+}
+
+/** A simulator emission as the bridge would put it on Kafka (time in µs, taken in at emission). */
+export function kafkaReadingOf(e: Emission): Reading {
+  const r = e.reading;
+  return {
+    device_id: r.device_id,
+    time: r.timeMs * 1000,
+    firmware: r.firmware,
+    temperature: r.temperature,
+    humidity: r.humidity,
+    battery: r.battery,
+    seq: r.seq,
+    ingested_at: e.emitAtMs,
+  };
 }

@@ -5,7 +5,7 @@ import { createRegistry, AvroCodec } from '../lib/avro';
 import { loadConfig } from '../lib/config';
 import { createKafka, consumerTimings } from '../lib/kafka';
 import { createPool } from '../lib/postgres';
-import { startService, waitFor } from '../lib/service';
+import { followConsumerGroup, startService, waitFor } from '../lib/service';
 import { Alert, alertSchemaText, Reading, telemetrySchemaText } from '../schemas';
 import { writerSchema } from './config';
 import { createBatchHandler } from './consumer';
@@ -71,15 +71,7 @@ export async function run(argv: string[]): Promise<void> {
   // Runs first on shutdown: stop fetching and let in-flight batches finish and commit.
   lifecycle.onShutdown('consumer', () => consumer.disconnect());
 
-  consumer.on(consumer.events.GROUP_JOIN, (e) => {
-    service.health.ready = true;
-    logger.info({ assignment: e.payload.memberAssignment }, 'joined group');
-  });
-  consumer.on(consumer.events.CRASH, (e) => {
-    service.health.ready = false;
-    logger.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed');
-    if (!e.payload.restart) void lifecycle.shutdown().finally(() => process.exit(1));
-  });
+  followConsumerGroup(consumer, service, (e) => logger.info({ assignment: e.payload.memberAssignment }, 'joined group'));
 
   await consumer.subscribe({ topics: [...sinks.keys()], fromBeginning: config.writer.fromBeginning });
   await consumer.run({

@@ -73,14 +73,27 @@ export async function createTestDatabase(prefix = 'test'): Promise<TestDatabase>
       await pool.end().catch(() => undefined);
       const c = await adminClient(server);
       try {
-        // Plain DROP first: PostgreSQL itself stops an autovacuum worker visiting the database,
-        // which FORCE may not (the worker is no role of ours: "must be a member of the role whose
-        // process is being terminated"). FORCE only for our own backends still there after
-        // DROP's 5 s wait (a SIGKILLed service's connections).
-        await c.query(`DROP DATABASE IF EXISTS "${name}"`).catch(async (err: { code?: string }) => {
-          if (err.code !== OBJECT_IN_USE) throw err;
-          await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-        });
+        // Plain DROP first: PostgreSQL stops an autovacuum worker visiting the database, and
+        // TimescaleDB its scheduler, which FORCE may not (they are no role of ours: "must be a
+        // member of the role whose process is being terminated"). A background job of another
+        // role still running is waited out; FORCE only once every backend left is our own (a
+        // SIGKILLed service's connections).
+        for (let attempt = 1; ; attempt++) {
+          const failure = await c.query(`DROP DATABASE IF EXISTS "${name}"`).then(
+            () => undefined,
+            (err: { code?: string }) => err,
+          );
+          if (failure === undefined) break;
+          if (failure.code !== OBJECT_IN_USE || attempt >= 10) throw failure;
+          const others = await c.query(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND usename IS DISTINCT FROM $2`,
+            [name, server.user],
+          );
+          if (others.rows[0].n === 0) {
+            await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+            break;
+          }
+        }
       } finally {
         await c.end();
       }
